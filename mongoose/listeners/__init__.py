@@ -1,0 +1,1 @@
+"""Listening services, one per [[listen.*]] entry."""

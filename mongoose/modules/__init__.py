@@ -1,0 +1,1 @@
+"""Per-host modules (mod_*) and the runtime that starts them."""

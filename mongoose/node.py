@@ -1,0 +1,271 @@
+"""The composition root: one node built explicitly from a validated config.
+
+:class:`Node` is the root ``MultiService`` that ``twistd mongooseim`` runs.
+It owns the core registries (hooks, commands, disco features), the storage,
+the authentication backend, the module runner and one listening service per
+``[[listen.*]]`` entry.  Nothing here is module-level state: two nodes can
+run in one process (federation and cluster tests need that).
+
+Start-up order: open storage (migrations run) -> auth -> core commands ->
+global services -> modules per host -> listeners start accepting.  Stop order
+is the reverse: listeners stop accepting, ``node_stopping`` runs (sessions
+get ``system-shutdown``), modules and services stop, storage closes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import time
+from typing import Any, Callable
+
+from twisted.application.service import MultiService
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web.resource import IResource
+
+from mongoose.auth.internal import InternalAuth
+from mongoose.commands.defs.account import account_commands
+from mongoose.commands.registry import CommandRegistry
+from mongoose.config.loader import Config
+from mongoose.config.schema import ConfigError
+from mongoose.extensions import ExtensionRegistry
+from mongoose.hooks import HookRegistry
+from mongoose.listeners.base import ListenerService
+from mongoose.listeners.http import Mount, make_site, split_path
+from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dependencies
+from mongoose.storage.factory import open_stores
+
+__all__ = [
+    "Node",
+    "StartupError",
+    "check_buildable",
+    "exit_with_failure",
+    "IMPLEMENTED_LISTENERS",
+]
+
+#: Listener kinds this version can run; the others are validated but refused.
+IMPLEMENTED_LISTENERS = ("http",)
+
+#: auth.methods values served by the SQL user store.
+_SQL_AUTH_METHODS = ("internal", "rdbms")
+
+
+class StartupError(Exception):
+    """The node cannot start; the message is one line for the operator."""
+
+
+def _handler_entries(listener: Any):
+    handlers = listener.get("handlers") or {}
+    for kind, entries in handlers.items():
+        for index, entry in enumerate(entries):
+            yield kind, index, entry
+
+
+def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[ConfigError]:
+    """Problems that stop this version from running a valid config.
+
+    A valid MongooseIM config may name parts this version does not have yet:
+    each gets one line with its option path.
+    """
+    errors: list[ConfigError] = []
+    listen = config.options.get("listen", {})
+    for kind, entries in listen.items():
+        for index, listener in enumerate(entries):
+            path = f"listen.{kind}[{index}]"
+            if kind not in IMPLEMENTED_LISTENERS:
+                errors.append(ConfigError(path, f"{kind} listeners are not implemented yet"))
+                continue
+            for handler, hindex, _ in _handler_entries(listener):
+                try:
+                    factory = extensions.http_handler(handler)
+                except LookupError as exc:
+                    errors.append(ConfigError(f"{path}.handlers.{handler}[{hindex}]", str(exc)))
+                    continue
+                if factory is None:
+                    errors.append(
+                        ConfigError(
+                            f"{path}.handlers.{handler}[{hindex}]",
+                            "this HTTP handler is not implemented yet",
+                        )
+                    )
+    methods = config.options.get("auth", {}).get("methods") or ("internal",)
+    for method in methods:
+        if method not in _SQL_AUTH_METHODS:
+            errors.append(
+                ConfigError("auth.methods", f"{method!r} is not available in this version")
+            )
+    for host in config.hosts:
+        modules = config.modules_for(host)
+        try:
+            order_by_dependencies(
+                modules,
+                lambda name: tuple(
+                    getattr(extensions.module(name), "dependencies", ()) or ()
+                ),
+            )
+        except DependencyError as exc:
+            errors.append(ConfigError("", str(exc)))
+    return errors
+
+
+class Node(MultiService):
+    """One running server: registries, storage, modules and listeners.
+
+    Args:
+        config: a validated Config.
+        reactor: the reactor to use.
+        extensions: where modules, services and HTTP handlers are found.
+        on_fatal: called with a one-line message when start-up fails after
+            the reactor runs; :mod:`mongoose.tap` makes twistd exit 1.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        config: Config,
+        reactor: Any = None,
+        extensions: ExtensionRegistry | None = None,
+        on_fatal: Callable[[str], None] | None = None,
+    ):
+        super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.config = config
+        self.reactor = reactor
+        self.extensions = extensions or ExtensionRegistry()
+        self.on_fatal = on_fatal
+        self.hooks = HookRegistry()
+        self.commands = CommandRegistry()
+        self.features: dict[str, list[str]] = {}
+        self.stores = None
+        self.auth = None
+        self.modules = ModuleRunner(self, self.extensions)
+        self.listeners: list[ListenerService] = []
+        self.ready: defer.Deferred = defer.Deferred()
+        self._startup: defer.Deferred | None = None
+        #: Called first thing in startService (twistd applies the log level here).
+        self.before_start: Callable[[], Any] | None = None
+        self.setName("mongooseim")
+        for kind, entries in config.options.get("listen", {}).items():
+            for index, options in enumerate(entries):
+                service = ListenerService(
+                    kind, index, options, self._listener_factory(kind, index, options), reactor
+                )
+                service.setServiceParent(self)
+                self.listeners.append(service)
+
+    # -- building ---------------------------------------------------------
+
+    def _listener_factory(self, kind: str, index: int, options: Any):
+        if kind == "http":
+            return make_site(self._http_mounts(options), options)
+        raise StartupError(f"listen.{kind}[{index}]: {kind} listeners are not implemented yet")
+
+    def _http_mounts(self, listener: Any) -> list[Mount]:
+        mounts = []
+        for handler, _, options in _handler_entries(listener):
+            factory = self.extensions.http_handler(handler)
+            resource = IResource(factory(options, self))
+            mounts.append(Mount(options["host"], split_path(options["path"]), resource, handler))
+        return mounts
+
+    # -- lifecycle --------------------------------------------------------
+
+    def startService(self) -> None:
+        """Start children (not yet accepting), then the asynchronous start-up."""
+        if self.before_start is not None:
+            self.before_start()
+        MultiService.startService(self)
+        self._startup = defer.ensureDeferred(self._start())
+        self._startup.addCallbacks(self.ready.callback, self._start_failed)
+
+    def _start_failed(self, failure) -> None:
+        if failure.check(StartupError):
+            message = str(failure.value)
+        else:
+            message = f"start-up failed: {failure.getErrorMessage()}"
+            self.log.failure("start-up failed", failure)
+        self.log.critical("{message}", message=message)
+        self.ready.errback(StartupError(message))
+        if self.on_fatal is not None:
+            self.on_fatal(message)
+
+    async def _start(self) -> "Node":
+        started = time.monotonic()
+        general = self.config.options["general"]
+        data_dir = general.get("data_dir", "data")
+        try:
+            self.stores = await open_stores(self.config.rdbms_pool(), data_dir, self.reactor)
+        except Exception as exc:
+            raise StartupError(f"storage: {exc}") from exc
+        password = self.config.options["auth"]["password"]
+        self.auth = InternalAuth(
+            self.stores.auth,
+            password_format=password["format"],
+            hashes=tuple(password["hash"]),
+            iterations=password["scram_iterations"],
+            reactor=self.reactor,
+        )
+        for command in account_commands(self.auth):
+            self.commands.register(command)
+        await self.modules.start_services(self.config.options.get("services", {}))
+        for host in self.config.hosts:
+            await self.modules.start_modules(host, self.config.modules_for(host))
+        for listener in self.listeners:
+            try:
+                await listener.listen()
+            except Exception as exc:
+                raise StartupError(f"{listener.config_path}: cannot listen: {exc}") from exc
+        self.log.info(
+            "mongooseim started in {seconds:.2f}s serving {hosts}",
+            seconds=time.monotonic() - started,
+            hosts=", ".join(self.config.hosts),
+        )
+        return self
+
+    def stopService(self) -> defer.Deferred:
+        """Graceful stop: stop accepting, warn sessions, stop modules, close storage."""
+        return defer.ensureDeferred(self._stop())
+
+    async def _stop(self) -> None:
+        if self._startup is not None and not self._startup.called:
+            await defer.Deferred.fromCoroutine(_wait_quietly(self._startup))
+        listeners = [defer.maybeDeferred(s.stopService) for s in self.listeners if s.running]
+        await defer.DeferredList(listeners, consumeErrors=True)
+        await self.hooks.run("node_stopping", None, self)
+        await self.modules.stop_all()
+        await defer.maybeDeferred(MultiService.stopService, self)
+        if self.stores is not None:
+            stores, self.stores = self.stores, None
+            await defer.maybeDeferred(stores.close)
+        self.log.info("mongooseim stopped")
+
+
+async def _wait_quietly(d: defer.Deferred) -> None:
+    try:
+        await d
+    except Exception:
+        pass
+
+
+def exit_with_failure(message: str) -> None:
+    """Stop the reactor and make the process exit with status 1.
+
+    twistd has no way to return a status after the reactor stops, so the
+    exit status is set at interpreter exit, once twistd has cleaned up.
+    """
+    from twisted.internet import reactor
+
+    def exit_now() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+    atexit.register(exit_now)
+    if reactor.running:
+        reactor.stop()

@@ -1,0 +1,1 @@
+"""Global services (service_*)."""
