@@ -11,5 +11,9 @@ from setuptools import find_packages, setup
 
 setup(
     packages=find_packages(include=["mongoose", "mongoose.*"]) + ["twisted.plugins"],
-    package_data={"twisted": ["plugins/mongooseim_plugin.py"]},
+    package_data={
+        "twisted": ["plugins/mongooseim_plugin.py"],
+        "mongoose": ["py.typed"],
+        "mongoose.storage.sql": ["schema/*.sql"],
+    },
 )

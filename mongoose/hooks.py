@@ -19,9 +19,10 @@ routing down with it.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any, Callable
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger

@@ -18,7 +18,8 @@ import atexit
 import os
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from twisted.application.service import MultiService
 from twisted.internet import defer
@@ -90,7 +91,7 @@ def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[Confi
                             "this HTTP handler is not implemented yet",
                         )
                     )
-    methods = config.options.get("auth", {}).get("methods") or ("internal",)
+    methods = config.options.get("auth", {}).get("methods", ())
     for method in methods:
         if method not in _SQL_AUTH_METHODS:
             errors.append(
@@ -174,6 +175,10 @@ class Node(MultiService):
             mounts.append(Mount(options["host"], split_path(options["path"]), resource, handler))
         return mounts
 
+    def serves_domain(self, domain: str) -> bool:
+        """True when ``domain`` is one of the XMPP domains this node serves."""
+        return domain in self.config.hosts
+
     # -- lifecycle --------------------------------------------------------
 
     def startService(self) -> None:
@@ -191,9 +196,9 @@ class Node(MultiService):
             message = f"start-up failed: {failure.getErrorMessage()}"
             self.log.failure("start-up failed", failure)
         self.log.critical("{message}", message=message)
-        self.ready.errback(StartupError(message))
         if self.on_fatal is not None:
             self.on_fatal(message)
+        self.ready.errback(StartupError(message))
 
     async def _start(self) -> "Node":
         started = time.monotonic()
@@ -211,7 +216,7 @@ class Node(MultiService):
             iterations=password["scram_iterations"],
             reactor=self.reactor,
         )
-        for command in account_commands(self.auth):
+        for command in account_commands(self.auth, domain_exists=self.serves_domain):
             self.commands.register(command)
         await self.modules.start_services(self.config.options.get("services", {}))
         for host in self.config.hosts:

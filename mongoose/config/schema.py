@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 __all__ = [
     "MISSING",
@@ -35,8 +35,11 @@ __all__ = [
     "Section",
     "MapOf",
     "DynamicSection",
+    "Validator",
+    "Preparer",
     "format_value",
     "join_path",
+    "with_article",
 ]
 
 
@@ -80,6 +83,13 @@ def format_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def with_article(text: str) -> str:
+    """Prefix a noun phrase with "a"/"an" ("an integer"); leave value lists alone."""
+    if not text or text.startswith(("one of", '"', "array", "table")) or text[0].isdigit():
+        return text
+    return ("an " if text[0] in "aeiou" else "a ") + text
 
 
 def join_path(path: str, key: str | int) -> str:
@@ -166,6 +176,13 @@ class Spec:
         return self.check(value, path, errors)
 
     def check(self, value: Any, path: str, errors: list[ConfigError]) -> Any:
+        """Return the parsed ``value``, or append to ``errors`` and return MISSING.
+
+        Args:
+            value: the raw TOML value.
+            path: where it was found, for messages (``listen.c2s[0].port``).
+            errors: problems are appended here.
+        """
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -173,6 +190,7 @@ class Spec:
         return self.kind
 
     def fail(self, errors: list[ConfigError], path: str, message: str) -> Any:
+        """Record ``message`` at ``path`` and return MISSING."""
         errors.append(ConfigError(path, message))
         return MISSING
 
@@ -221,7 +239,7 @@ class Str(Spec):
             return self.fail(errors, path, "must not be empty")
         if self.pattern and not self.pattern.fullmatch(value):
             return self.fail(
-                errors, path, f"{format_value(value)} is not {self.describe()}"
+                errors, path, f"{format_value(value)} is not {with_article(self.describe())}"
             )
         if self.validate:
             problem = self.validate(value)
@@ -255,7 +273,7 @@ class Int(Spec):
             self.max is not None and value > self.max
         ):
             return self.fail(
-                errors, path, f"{format_value(value)} is not a {self.describe()}"
+                errors, path, f"{format_value(value)} is not {with_article(self.describe())}"
             )
         return value
 
@@ -298,6 +316,8 @@ class Enum(Spec):
         self.values = values
 
     def describe(self) -> str:
+        if len(self.values) == 1:
+            return format_value(self.values[0])
         return "one of " + ", ".join(format_value(v) for v in self.values)
 
     def check(self, value, path, errors):
@@ -305,9 +325,7 @@ class Enum(Spec):
         for allowed in self.values:
             if type(allowed) is type(value) and allowed == value:
                 return value
-        return self.fail(
-            errors, path, f"{format_value(value)} is not {self.describe()}"
-        )
+        return self.fail(errors, path, f"{format_value(value)} is not {self.describe()}")
 
 
 class IPAddress(Spec):
@@ -340,7 +358,9 @@ class OneOf(Spec):
             result = spec.parse(value, path, attempt)
             if not attempt:
                 return result
-        return self.fail(errors, path, f"{format_value(value)} is not {self.describe()}")
+        return self.fail(
+            errors, path, f"{format_value(value)} is not {with_article(self.describe())}"
+        )
 
 
 class ListOf(Spec):
@@ -352,6 +372,8 @@ class ListOf(Spec):
         self.nonempty = nonempty
 
     def describe(self) -> str:
+        if isinstance(self.item, Section):
+            return "array of tables"
         return f"array of ({self.item.describe()})"
 
     def check(self, value, path, errors):
@@ -383,12 +405,17 @@ class Field:
 
     Attributes:
         spec: the type of the value.
-        default: the value used when the option is absent, or MISSING.
+        default: the value used when the option is absent, or MISSING.  A
+            dict default of a :class:`Section` option means "always present":
+            the absent table is parsed as that dict, so its own defaults and
+            required options apply.
         required: absent -> ``required option is missing``.
         doc: one-line description for the generated documentation.
         compat: when set, the option is accepted for MongooseIM compatibility
             and this text says why it has no effect here.
         aliases: other spellings of the same option (renamed keys).
+        default_doc: how the default is worked out, for options whose default
+            depends on other options (shown in the docs instead of ``default``).
     """
 
     spec: Spec
@@ -397,10 +424,28 @@ class Field:
     doc: str = ""
     compat: str = ""
     aliases: tuple[str, ...] = ()
+    default_doc: str = ""
+
+
+#: A hook that checks or rewrites a parsed table: ``(options, path, errors)``.
+Validator = Callable[[Options, str, list[ConfigError]], "Options | None"]
+
+#: A hook that looks at a raw table before it is parsed: ``(raw, path, errors)``.
+Preparer = Callable[[dict, str, list[ConfigError]], "dict | None"]
 
 
 class Section(Spec):
-    """A TOML table with a fixed set of named options."""
+    """A TOML table with a fixed set of named options.
+
+    Args:
+        fields: option name -> :class:`Field`, in documentation order.
+        doc: what the table is for, for the generated documentation.
+        validate: called with the parsed options when the table had no error;
+            it may append errors and may return replacement options (derived
+            defaults, normalised spellings).
+        prepare: called with the raw TOML table before parsing; it may append
+            errors and may return a replacement raw table.
+    """
 
     kind = "table"
 
@@ -408,14 +453,14 @@ class Section(Spec):
         self,
         fields: Mapping[str, Field],
         doc: str = "",
-        validate: Callable[[Options, str, list[ConfigError]], Options | None] | None = None,
+        validate: Validator | None = None,
+        prepare: Preparer | None = None,
     ):
         self.fields = dict(fields)
         self.doc = doc
         self.validate = validate
-        self._alias = {
-            alias: name for name, f in self.fields.items() for alias in f.aliases
-        }
+        self.prepare = prepare
+        self._alias = {alias: name for name, f in self.fields.items() for alias in f.aliases}
 
     def describe(self) -> str:
         return "table"
@@ -425,6 +470,11 @@ class Section(Spec):
             value = value.to_dict()
         if not isinstance(value, dict):
             return self.fail(errors, path, f"{format_value(value)} is not a table")
+        start = len(errors)
+        if self.prepare is not None:
+            prepared = self.prepare(value, path, errors)
+            if prepared is not None:
+                value = prepared
         given: dict[str, tuple[str, Any]] = {}
         for key, raw in value.items():
             name = self._alias.get(key, key)
@@ -440,7 +490,6 @@ class Section(Spec):
                 continue
             given[name] = (key, raw)
         result: dict[str, Any] = {}
-        start = len(errors)
         for name, fld in self.fields.items():
             if name in given:
                 key, raw = given[name]
@@ -449,6 +498,12 @@ class Section(Spec):
                     result[name] = parsed
             elif fld.required:
                 self.fail(errors, join_path(path, name), "required option is missing")
+            elif isinstance(fld.spec, Section) and isinstance(fld.default, dict):
+                # An always-present table: parse it where it would be, so the
+                # user hears about its required options.
+                parsed = fld.spec.parse(dict(fld.default), join_path(path, name), errors)
+                if parsed is not MISSING:
+                    result[name] = parsed
             elif fld.default is not MISSING:
                 result[name] = self.default_of(fld)
         options = Options(result)
@@ -459,11 +514,13 @@ class Section(Spec):
         return options
 
     def unknown_message(self, key: str) -> str:
+        """The message for an unknown ``key``: the options allowed instead."""
         allowed = ", ".join(sorted(self.fields))
         return f"unknown option; allowed here: {allowed}" if allowed else "unknown option"
 
     @staticmethod
     def default_of(fld: Field) -> Any:
+        """The parsed value of ``fld``'s default."""
         default = fld.default
         if isinstance(fld.spec, Section) and isinstance(default, dict):
             return fld.spec.check(default, "", [])
@@ -473,16 +530,77 @@ class Section(Spec):
         """The options this section has when it is given empty."""
         return self.check({}, "", [])
 
+    def merged(self, other: "Section", doc: str | None = None) -> "Section":
+        """A new section with this one's fields followed by ``other``'s.
+
+        ``other``'s fields win on a name clash; its hooks run after ours.
+        """
+        validators = [v for v in (self.validate, other.validate) if v is not None]
+        preparers = [p for p in (self.prepare, other.prepare) if p is not None]
+        return Section(
+            {**self.fields, **other.fields},
+            doc=self.doc if doc is None else doc,
+            validate=_chain_validators(validators),
+            prepare=_chain_preparers(preparers),
+        )
+
+
+def _chain_validators(hooks: list[Validator]) -> Validator | None:
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def chained(options: Options, path: str, errors: list[ConfigError]) -> Options:
+        for hook in hooks:
+            start = len(errors)
+            replaced = hook(options, path, errors)
+            if replaced is not None:
+                options = replaced
+            if len(errors) != start:
+                break
+        return options
+
+    return chained
+
+
+def _chain_preparers(hooks: list[Preparer]) -> Preparer | None:
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def chained(raw: dict, path: str, errors: list[ConfigError]) -> dict:
+        for hook in hooks:
+            replaced = hook(raw, path, errors)
+            if replaced is not None:
+                raw = replaced
+        return raw
+
+    return chained
+
 
 class MapOf(Spec):
     """A table whose keys are names chosen by the user (``[shaper.NAME]``)."""
 
-    def __init__(self, value: Spec, key: Spec | None = None, doc: str = ""):
+    def __init__(
+        self,
+        value: Spec,
+        key: Spec | None = None,
+        doc: str = "",
+        key_doc: str = "name",
+    ):
         self.value = value
         self.key = key
         self.doc = doc
+        #: What the user-chosen key stands for, for the docs (``<name>``).
+        self.key_doc = key_doc
 
     def describe(self) -> str:
+        if isinstance(self.value, Section):
+            return "table of tables"
+        if isinstance(self.value, ListOf) and isinstance(self.value.item, Section):
+            return "table of arrays of tables"
         return f"table of ({self.value.describe()})"
 
     def check(self, value, path, errors):
@@ -506,6 +624,22 @@ class DynamicSection(Spec):
 
     ``lookup(name, path, errors)`` returns the :class:`Spec` for that name's
     options, or appends an error (``unknown module``) and returns None.
+
+    Attributes:
+        lookup: finds the spec of a name that is not in ``entries``.
+        kind: short description for the docs.
+        doc: what the table is for.
+        item_list: each name holds an array of tables (``[[x.name]]``).
+        extra: free-form metadata for callers.
+        entries: names known up front -> spec; checked before ``lookup`` and
+            listed in the generated documentation.
+        aliases: other spelling -> canonical name.  The parsed options use
+            the canonical name; with ``item_list`` both spellings' arrays are
+            joined, otherwise giving both is an error.
+        entries_first: look in ``entries`` before calling ``lookup``; when
+            False, ``lookup`` is asked first and is expected to fall back to
+            ``entries`` itself (so an installed extension can replace a
+            declared entry's options).
     """
 
     lookup: Callable[[str, str, list[ConfigError]], Spec | None]
@@ -513,23 +647,48 @@ class DynamicSection(Spec):
     doc: str = ""
     item_list: bool = False
     extra: dict = field(default_factory=dict)
+    entries: dict = field(default_factory=dict)
+    aliases: dict = field(default_factory=dict)
+    entries_first: bool = True
 
     def describe(self) -> str:
         return self.kind
 
+    def spec_for(self, name: str, path: str, errors: list[ConfigError]) -> Spec | None:
+        """The spec of canonical ``name``: a known entry or the lookup's answer."""
+        if self.entries_first and name in self.entries:
+            return self.entries[name]
+        return self.lookup(name, path, errors)
+
     def check(self, value, path, errors):
         if not isinstance(value, dict):
             return self.fail(errors, path, f"{format_value(value)} is not a table")
-        result = {}
+        result: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
         for key, raw in value.items():
             sub = join_path(path, key)
-            spec = self.lookup(key, sub, errors)
+            name = self.aliases.get(key, key)
+            if name in spelled and not self.item_list:
+                self.fail(errors, sub, f"same as {spelled[name]!r}; give only one of them")
+                continue
+            spec = self.spec_for(name, sub, errors)
             if spec is None:
                 continue
+            spelled.setdefault(name, key)
             if self.item_list:
-                parsed = ListOf(spec).parse(raw, sub, errors)
-            else:
+                spec = ListOf(spec)
+            try:
                 parsed = spec.parse(raw, sub, errors)
-            if parsed is not MISSING:
-                result[key] = parsed
+            except Exception as exc:  # a third-party spec must not crash start-up
+                self.fail(
+                    errors,
+                    sub,
+                    f"checking the options failed: {exc.__class__.__name__}: {exc}",
+                )
+                continue
+            if parsed is MISSING:
+                continue
+            if self.item_list and name in result:
+                parsed = result[name] + parsed
+            result[name] = parsed
         return Options(result)

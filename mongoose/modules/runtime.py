@@ -8,8 +8,8 @@ module's own ``stop`` forgets something.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger

@@ -1,0 +1,3 @@
+"""Built-in command definitions, one module per category (``account`` ...)."""
+
+__all__ = ["account"]

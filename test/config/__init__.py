@@ -1,0 +1,1 @@
+"""Tests of mongoose.config: the TOML schema, the loader and the generated docs."""

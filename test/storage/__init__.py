@@ -1,0 +1,3 @@
+"""Tests for mongoose.storage: the SQL layer against SQLite and PostgreSQL."""
+
+__all__: list[str] = []
