@@ -26,6 +26,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web.resource import IResource
 
+from mongoose.acl import AccessRules
 from mongoose.auth.internal import InternalAuth
 from mongoose.commands.defs.account import account_commands
 from mongoose.commands.registry import CommandRegistry
@@ -36,6 +37,8 @@ from mongoose.hooks import HookRegistry
 from mongoose.listeners.base import ListenerService
 from mongoose.listeners.http import Mount, make_site, split_path
 from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dependencies
+from mongoose.router.router import Router
+from mongoose.router.sessions import SessionManager
 from mongoose.storage.factory import open_stores
 
 __all__ = [
@@ -145,6 +148,11 @@ class Node(MultiService):
         self.features: dict[str, list[str]] = {}
         self.stores = None
         self.auth = None
+        self.access = AccessRules(config)
+        self.sessions = SessionManager(self.hooks, self.max_user_sessions)
+        self.router = Router(
+            self.hooks, self.sessions, self.serves_domain, user_exists=self._user_exists
+        )
         self.modules = ModuleRunner(self, self.extensions)
         self.listeners: list[ListenerService] = []
         self.ready: defer.Deferred = defer.Deferred()
@@ -178,6 +186,16 @@ class Node(MultiService):
     def serves_domain(self, domain: str) -> bool:
         """True when ``domain`` is one of the XMPP domains this node serves."""
         return domain in self.config.hosts
+
+    def max_user_sessions(self, user: str, host: str) -> int | None:
+        """The ``max_user_sessions`` access rule's value for a user (None: no limit)."""
+        value = self.access.match("max_user_sessions", host, _UserRef(user, host), default=None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def _user_exists(self, user: str, host: str):
+        if self.auth is None:
+            return defer.succeed(False)
+        return self.auth.user_exists(user, host)
 
     # -- lifecycle --------------------------------------------------------
 
@@ -249,6 +267,17 @@ class Node(MultiService):
             stores, self.stores = self.stores, None
             await defer.maybeDeferred(stores.close)
         self.log.info("mongooseim stopped")
+
+
+class _UserRef:
+    """A bare user address for access checks."""
+
+    __slots__ = ("user", "host", "resource")
+
+    def __init__(self, user: str, host: str):
+        self.user = user
+        self.host = host
+        self.resource = None
 
 
 async def _wait_quietly(d: defer.Deferred) -> None:

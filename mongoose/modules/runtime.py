@@ -68,8 +68,30 @@ class ModuleContext:
         self.stores = node.stores
         self.auth = node.auth
         self.clock = node.reactor
+        self.config = node.config
+        self.access = getattr(node, "access", None)
+        self.router = getattr(node, "router", None)
+        self.sessions = getattr(node, "sessions", None)
+        self.hooks = node.hooks
         self.log = Logger(namespace=f"mongoose.modules.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
+        self._iq_registrations = []
+
+    def iq_handler(self, xmlns, handler, scope="server"):
+        """Handle IQs with payload namespace ``xmlns`` on this host.
+
+        ``handler(iq, from_jid, to_jid)`` returns a reply element, None, or
+        an awaitable; raising mongoose.xmpp.errors.StanzaError answers with
+        that error.  ``scope`` is "server" (to the domain) or "user" (to a
+        user's bare JID, or without 'to' from the user's own session).
+        """
+        registration = self.router.iq_handlers.add(self.host, xmlns, handler, scope)
+        self._registrations._undo.append(registration.remove)
+        return registration
+
+    def route(self, stanza, from_jid=None, to_jid=None):
+        """Route a stanza through the node's router."""
+        return self.router.route(stanza, from_jid, to_jid)
 
     def hook(self, name, handler, priority=50):
         """Register ``handler`` on hook ``name`` for this module's host."""
@@ -99,6 +121,9 @@ class ServiceContext:
         self.stores = node.stores
         self.auth = node.auth
         self.clock = node.reactor
+        self.config = node.config
+        self.router = getattr(node, "router", None)
+        self.sessions = getattr(node, "sessions", None)
         self.log = Logger(namespace=f"mongoose.services.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
 

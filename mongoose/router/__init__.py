@@ -1,0 +1,1 @@
+"""Stanza routing: the router, the session manager and IQ handler registry."""
