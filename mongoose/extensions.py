@@ -30,7 +30,10 @@ log = Logger()
 
 #: kind -> {name: "package.module:attribute"} of what ships with mongoose.
 BUILTIN: dict[str, dict[str, str]] = {
-    "modules": {},
+    "modules": {
+        "mod_disco": "mongoose.modules.mod_disco:DiscoModule",
+        "mod_ping": "mongoose.modules.mod_ping:PingModule",
+    },
     "services": {},
     "http_handlers": {
         "mongoose_admin_api": "mongoose.api.rest:AdminAPIHandler",

@@ -75,7 +75,7 @@ class ModuleContext:
         self.hooks = node.hooks
         self.log = Logger(namespace=f"mongoose.modules.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
-        self._iq_registrations = []
+        self._features = node.features
 
     def iq_handler(self, xmlns, handler, scope="server"):
         """Handle IQs with payload namespace ``xmlns`` on this host.
@@ -88,6 +88,10 @@ class ModuleContext:
         registration = self.router.iq_handlers.add(self.host, xmlns, handler, scope)
         self._registrations._undo.append(registration.remove)
         return registration
+
+    def host_features(self) -> list[str]:
+        """Every disco feature registered on this host by any module."""
+        return list(self._features.get(self.host, ()))
 
     def route(self, stanza, from_jid=None, to_jid=None):
         """Route a stanza through the node's router."""

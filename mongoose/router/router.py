@@ -46,7 +46,7 @@ def payload_namespace(iq: Element) -> str | None:
 
 def iq_result(iq: Element, payload: Element | None = None) -> Element:
     """A ``type='result'`` reply to ``iq`` with 'from'/'to' swapped and the same id."""
-    reply = Element((None, "iq"))
+    reply = Element((iq.uri, "iq"))
     reply["type"] = "result"
     if iq.hasAttribute("id"):
         reply["id"] = iq["id"]
@@ -118,6 +118,8 @@ class Router:
         #: Where stanzas for other domains go (s2s), or None.
         self.remote = None
         self.stats = {"routed": 0, "errors": 0}
+        self._pending_iqs: dict[str, defer.Deferred] = {}
+        self._iq_counter = 0
 
     # -- external routes -------------------------------------------------
 
@@ -183,6 +185,37 @@ class Router:
         except ValueError:
             return
         self.route(reply)
+
+    # -- IQs sent by the server -----------------------------------------
+
+    def send_iq(self, iq: Element, timeout: float | None = None, clock=None) -> defer.Deferred:
+        """Route a server-originated IQ get/set; fires with the result or error reply.
+
+        The IQ gets a unique id.  With ``timeout`` (seconds) and ``clock``,
+        the Deferred fails with TimeoutError when no reply comes in time.
+        """
+        self._iq_counter += 1
+        iq_id = f"mongoose-{self._iq_counter}"
+        iq["id"] = iq_id
+        waiting: defer.Deferred = defer.Deferred()
+        self._pending_iqs[iq_id] = waiting
+        if timeout is not None and clock is not None:
+            call = clock.callLater(timeout, self._iq_timed_out, iq_id)
+            waiting.addBoth(_cancel_call, call)
+        self.route(iq)
+        return waiting
+
+    def _iq_timed_out(self, iq_id: str) -> None:
+        waiting = self._pending_iqs.pop(iq_id, None)
+        if waiting is not None:
+            waiting.errback(TimeoutError(f"no reply to IQ {iq_id}"))
+
+    def _iq_reply(self, iq: Element) -> bool:
+        waiting = self._pending_iqs.pop(iq.getAttribute("id") or "", None)
+        if waiting is None:
+            return False
+        waiting.callback(iq)
+        return True
 
     # -- local delivery --------------------------------------------------
 
@@ -299,7 +332,9 @@ class Router:
     async def _handle_iq(self, iq: Element, from_jid, to_jid: JID, scope: str) -> None:
         kind = iq.getAttribute("type")
         if kind not in ("get", "set"):
-            if kind not in ("result", "error"):
+            if kind in ("result", "error"):
+                self._iq_reply(iq)
+            else:
                 self.bounce(iq, "bad-request", "IQ type must be get, set, result or error")
             return
         children = list(iq.elements())
@@ -323,3 +358,9 @@ class Router:
             return
         if reply is not None:
             self.route(reply)
+
+
+def _cancel_call(result, call):
+    if call.active():
+        call.cancel()
+    return result
