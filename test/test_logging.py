@@ -1,6 +1,6 @@
 """Tests for mongoose.logging: general.loglevel filters every observer."""
 
-from twisted.logger import LogLevel, LogPublisher, Logger
+from twisted.logger import Logger, LogLevel, LogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from mongoose.logging import LEVELS, apply_log_level

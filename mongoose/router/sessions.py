@@ -105,7 +105,7 @@ class SessionManager:
 
     def all_sessions(self, host: str | None = None) -> Iterator:
         """Every session, or those of one domain."""
-        for (user, user_host), resources in list(self._by_user.items()):
+        for (_user, user_host), resources in list(self._by_user.items()):
             if host is None or user_host == host:
                 yield from list(resources.values())
 
