@@ -15,6 +15,7 @@ get ``system-shutdown``), modules and services stop, storage closes.
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import sys
 import time
@@ -35,7 +36,7 @@ from mongoose.config.schema import ConfigError
 from mongoose.extensions import ExtensionRegistry
 from mongoose.hooks import HookRegistry
 from mongoose.listeners.base import ListenerService
-from mongoose.listeners.http import Mount, make_site, split_path
+from mongoose.listeners.http import Mount, split_path
 from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dependencies
 from mongoose.router.router import Router
 from mongoose.router.sessions import SessionManager
@@ -46,11 +47,32 @@ __all__ = [
     "StartupError",
     "check_buildable",
     "exit_with_failure",
-    "IMPLEMENTED_LISTENERS",
+    "LISTENER_FACTORIES",
 ]
 
-#: Listener kinds this version can run; the others are validated but refused.
-IMPLEMENTED_LISTENERS = ("http",)
+#: Listener kind -> "module:function" building its protocol factory as
+#: ``function(index, options, node)``; kinds absent here are validated but refused.
+LISTENER_FACTORIES = {
+    "http": "mongoose.listeners.http:build_http_factory",
+    "c2s": "mongoose.c2s.listener:build_c2s_factory",
+    "service": "mongoose.component.listener:build_component_factory",
+}
+
+
+def _listener_builder(kind: str):
+    """The factory builder for a listener kind, or None when it is not available."""
+    target = LISTENER_FACTORIES.get(kind)
+    if target is None:
+        return None
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, attribute, None)
+
 
 #: auth.methods values served by the SQL user store.
 _SQL_AUTH_METHODS = ("internal", "rdbms")
@@ -78,7 +100,7 @@ def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[Confi
     for kind, entries in listen.items():
         for index, listener in enumerate(entries):
             path = f"listen.{kind}[{index}]"
-            if kind not in IMPLEMENTED_LISTENERS:
+            if _listener_builder(kind) is None:
                 errors.append(ConfigError(path, f"{kind} listeners are not implemented yet"))
                 continue
             for handler, hindex, _ in _handler_entries(listener):
@@ -171,11 +193,13 @@ class Node(MultiService):
     # -- building ---------------------------------------------------------
 
     def _listener_factory(self, kind: str, index: int, options: Any):
-        if kind == "http":
-            return make_site(self._http_mounts(options), options)
-        raise StartupError(f"listen.{kind}[{index}]: {kind} listeners are not implemented yet")
+        builder = _listener_builder(kind)
+        if builder is None:
+            raise StartupError(f"listen.{kind}[{index}]: {kind} listeners are not implemented yet")
+        return builder(index, options, self)
 
-    def _http_mounts(self, listener: Any) -> list[Mount]:
+    def http_mounts(self, listener: Any) -> list[Mount]:
+        """The handlers of one ``[[listen.http]]`` entry, each built by its factory."""
         mounts = []
         for handler, _, options in _handler_entries(listener):
             factory = self.extensions.http_handler(handler)

@@ -17,7 +17,7 @@ from typing import Any
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import Site
 
-__all__ = ["Mount", "HandlerDispatch", "split_path", "make_site"]
+__all__ = ["Mount", "HandlerDispatch", "split_path", "make_site", "build_http_factory"]
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -106,3 +106,8 @@ def make_site(mounts: Sequence[Mount], options: Mapping[str, Any] | None = None)
     site.noisy = False
     site.log = lambda request: None  # access logging belongs to metrics, not the text log
     return site
+
+
+def build_http_factory(index: int, options: Mapping[str, Any], node) -> Site:
+    """The Site for ``listen.http[index]``: its handlers mounted by host and path."""
+    return make_site(node.http_mounts(options), options)
