@@ -1,0 +1,1 @@
+"""Tests for mongoose.xmpp: the XMPP wire layer."""
