@@ -32,11 +32,15 @@ log = Logger()
 BUILTIN: dict[str, dict[str, str]] = {
     "modules": {
         "mod_disco": "mongoose.modules.mod_disco:DiscoModule",
+        "mod_offline": "mongoose.modules.mod_offline:OfflineModule",
         "mod_ping": "mongoose.modules.mod_ping:PingModule",
+        "mod_presence": "mongoose.modules.mod_presence:PresenceModule",
+        "mod_roster": "mongoose.modules.mod_roster:RosterModule",
     },
     "services": {},
     "http_handlers": {
         "mongoose_admin_api": "mongoose.api.rest:AdminAPIHandler",
+        "mongoose_prometheus_handler": "mongoose.metrics.prometheus:PrometheusHandler",
     },
 }
 

@@ -30,6 +30,8 @@ from twisted.web.resource import IResource
 from mongoose.acl import AccessRules
 from mongoose.auth.internal import InternalAuth
 from mongoose.commands.defs.account import account_commands
+from mongoose.commands.defs.session import session_commands
+from mongoose.commands.defs.stanza import stanza_commands
 from mongoose.commands.registry import CommandRegistry
 from mongoose.config.loader import Config
 from mongoose.config.schema import ConfigError
@@ -37,6 +39,7 @@ from mongoose.extensions import ExtensionRegistry
 from mongoose.hooks import HookRegistry
 from mongoose.listeners.base import ListenerService
 from mongoose.listeners.http import Mount, split_path
+from mongoose.metrics.metrics import Metrics
 from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dependencies
 from mongoose.router.router import Router
 from mongoose.router.sessions import SessionManager
@@ -175,6 +178,7 @@ class Node(MultiService):
         self.router = Router(
             self.hooks, self.sessions, self.serves_domain, user_exists=self._user_exists
         )
+        self.metrics = Metrics(self)
         self.modules = ModuleRunner(self, self.extensions)
         self.listeners: list[ListenerService] = []
         self.ready: defer.Deferred = defer.Deferred()
@@ -215,6 +219,12 @@ class Node(MultiService):
         """The ``max_user_sessions`` access rule's value for a user (None: no limit)."""
         value = self.access.match("max_user_sessions", host, _UserRef(user, host), default=None)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    async def user_removed(self, user: str, host: str) -> None:
+        """After an account is removed: drop its data (``remove_user`` hook), end its sessions."""
+        await self.hooks.run("remove_user", host, user, host)
+        for session in self.sessions.sessions_of(user, host):
+            session.close("not-authorized", "Account removed")
 
     def _user_exists(self, user: str, host: str):
         if self.auth is None:
@@ -258,7 +268,14 @@ class Node(MultiService):
             iterations=password["scram_iterations"],
             reactor=self.reactor,
         )
-        for command in account_commands(self.auth, domain_exists=self.serves_domain):
+        core_commands = [
+            *account_commands(
+                self.auth, domain_exists=self.serves_domain, on_removed=self.user_removed
+            ),
+            *session_commands(self.sessions, self.hooks, self.reactor),
+            *stanza_commands(self.router, self.serves_domain, self._user_exists),
+        ]
+        for command in core_commands:
             self.commands.register(command)
         await self.modules.start_services(self.config.options.get("services", {}))
         for host in self.config.hosts:

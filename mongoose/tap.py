@@ -101,12 +101,16 @@ class Options(usage.Options):
 def makeService(options: Options):
     """Build the node for twistd."""
     from mongoose.logging import apply_log_level
-    from mongoose.node import Node, exit_with_failure
+    from mongoose.node import Node, StartupError, exit_with_failure
 
     if options.loaded is None:  # called without postOptions (embedding)
         options.postOptions()
     config = options.loaded
-    node = Node(config, extensions=options.extensions, on_fatal=_fatal(exit_with_failure))
+    try:
+        node = Node(config, extensions=options.extensions, on_fatal=_fatal(exit_with_failure))
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(1) from None
     level = config.options["general"]["loglevel"]
     node.before_start = lambda: apply_log_level(level)
     return node

@@ -50,12 +50,29 @@ class _NoBackend:
         raise RuntimeError("documentation registry cannot run commands")
 
 
+def _cannot_run(*args: Any) -> Any:
+    raise RuntimeError("documentation registry cannot run commands")
+
+
 def build_registry() -> CommandRegistry:
     """A registry holding every built-in command definition (not runnable)."""
     from mongoose.commands.defs.account import account_commands
+    from mongoose.commands.defs.offline import offline_commands
+    from mongoose.commands.defs.roster import roster_commands
+    from mongoose.commands.defs.session import session_commands
+    from mongoose.commands.defs.stanza import stanza_commands
 
+    backend = _NoBackend()
     registry = CommandRegistry()
-    for command in account_commands(_NoBackend()):
+    commands = [
+        *account_commands(backend),
+        *session_commands(backend, backend, backend),
+        *stanza_commands(backend, _cannot_run, _cannot_run),
+        # Registered by mod_roster and mod_offline when they run.
+        *roster_commands(_cannot_run, _cannot_run),
+        *offline_commands(_cannot_run),
+    ]
+    for command in commands:
         registry.register(command)
     return registry
 

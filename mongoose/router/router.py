@@ -20,6 +20,7 @@ an error is never answered with an error.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ from mongoose.xmpp.jid import JID, InvalidJID
 __all__ = ["Router", "IQHandlers", "iq_result", "payload_namespace"]
 
 log = Logger()
+
+_STANZA_NAMES = frozenset(("message", "presence", "iq"))
 
 
 def payload_namespace(iq: Element) -> str | None:
@@ -117,7 +120,11 @@ class Router:
         self.routes: dict[str, Any] = {}
         #: Where stanzas for other domains go (s2s), or None.
         self.remote = None
-        self.stats = {"routed": 0, "errors": 0}
+        #: Read by mongoose.metrics at scrape time: totals, stanzas routed ("in")
+        #: and delivered to sessions ("out") by element name, bounces by condition.
+        self.stats: dict[str, Any] = {
+            "routed": 0, "errors": 0, "in": Counter(), "out": Counter(), "bounced": Counter()
+        }
         self._pending_iqs: dict[str, defer.Deferred] = {}
         self._iq_counter = 0
 
@@ -150,6 +157,7 @@ class Router:
 
     async def _route(self, stanza: Element, from_jid: JID | None, to_jid: JID | None) -> None:
         self.stats["routed"] += 1
+        self.stats["in"][stanza.name if stanza.name in _STANZA_NAMES else "other"] += 1
         try:
             if from_jid is None and stanza.hasAttribute("from"):
                 from_jid = JID.parse(stanza["from"])
@@ -161,7 +169,7 @@ class Router:
                 else:
                     to_jid = JID.parse(stanza["to"])
         except InvalidJID as exc:
-            self.bounce(stanza, "jid-malformed", str(exc))
+            self._refuse_malformed(stanza, from_jid, str(exc))
             return
         host = to_jid.host
         if self.is_local(host):
@@ -175,6 +183,7 @@ class Router:
 
     def bounce(self, stanza: Element, condition: str, text: str | None = None) -> None:
         """Answer ``stanza`` with a stanza error, unless it must not be answered."""
+        self.stats["bounced"][condition] += 1
         kind = stanza.getAttribute("type")
         if kind == "error" or (stanza.name == "iq" and kind == "result"):
             return
@@ -185,6 +194,24 @@ class Router:
         except ValueError:
             return
         self.route(reply)
+
+    def _refuse_malformed(self, stanza: Element, from_jid: JID | None, reason: str) -> None:
+        """Answer a stanza whose 'to' (or 'from') is not a valid JID with jid-malformed.
+
+        The error cannot come "from" the malformed address, so it comes from
+        the server (no 'from') and goes straight to the sender.
+        """
+        self.stats["bounced"]["jid-malformed"] += 1
+        kind = stanza.getAttribute("type")
+        if from_jid is None or kind == "error" or (stanza.name == "iq" and kind == "result"):
+            return
+        try:
+            reply = error_reply(stanza, "jid-malformed", text=reason)
+        except ValueError:
+            return
+        if reply.hasAttribute("from"):
+            del reply.attributes["from"]
+        self.route(reply, from_jid=None, to_jid=from_jid)
 
     # -- IQs sent by the server -----------------------------------------
 
@@ -243,6 +270,7 @@ class Router:
             stanza = await self.hooks.fold("user_receive_packet", host, stanza, session)
             if stanza is None or stanza is STOP:
                 return
+        self.stats["out"][stanza.name if stanza.name in _STANZA_NAMES else "other"] += 1
         session.deliver(stanza)
 
     async def _route_message(self, stanza: Element, from_jid, to_jid: JID) -> None:

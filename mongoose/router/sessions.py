@@ -54,11 +54,15 @@ class SessionManager:
         if old is not None and old is not session:
             self.log.info("{jid} replaced by a new session", jid=jid.full())
             old.close("conflict", "Replaced by new connection")
+            # Its later unbind finds the new session in its place and does
+            # nothing, so the replaced session is announced gone here.
+            self.hooks.run("sm_remove_connection", jid.host, old)
         limit = self.max_sessions(jid.user, jid.host)
         while limit is not None and len(resources) >= max(limit, 1):
             oldest_resource = next(iter(resources))
             oldest = resources.pop(oldest_resource)
             oldest.close("conflict", "Too many sessions for this account")
+            self.hooks.run("sm_remove_connection", jid.host, oldest)
         resources[jid.resource] = session
         session.jid = jid
         session.info.setdefault("started", time.time())

@@ -17,13 +17,15 @@ from typing import Any
 from twisted.internet import defer
 
 from mongoose.storage.errors import StorageError, UnsupportedDriverError
-from mongoose.storage.interfaces import IAuthStore, IDatabase
+from mongoose.storage.interfaces import IAuthStore, IDatabase, IOfflineStore, IRosterStore
 from mongoose.storage.sql.auth import SQLAuthStore
 from mongoose.storage.sql.database import Database
 from mongoose.storage.sql.engines.base import ISQLEngine
 from mongoose.storage.sql.engines.postgres import PostgresEngine
 from mongoose.storage.sql.engines.sqlite import SQLiteEngine
 from mongoose.storage.sql.migrations import migrate
+from mongoose.storage.sql.offline import SQLOfflineStore
+from mongoose.storage.sql.roster import SQLRosterStore
 
 __all__ = ["SUPPORTED_DRIVERS", "Stores", "make_engine", "open_stores"]
 
@@ -41,11 +43,15 @@ class Stores:
         auth: user accounts.
         database: the SQL database all stores share.
         engine_name: ``"sqlite"`` or ``"pgsql"``.
+        roster: rosters and subscriptions (``mod_roster``).
+        offline: messages for offline users (``mod_offline``).
     """
 
     auth: IAuthStore
     database: IDatabase
     engine_name: str
+    roster: IRosterStore | None = None
+    offline: IOfflineStore | None = None
 
     def close(self) -> defer.Deferred[None]:
         """Finish running work, close connections and stop the database threads."""
@@ -113,4 +119,10 @@ async def open_stores(pool: Mapping[str, Any] | None, data_dir: str, reactor: An
     except BaseException:
         await database.close()
         raise
-    return Stores(auth=SQLAuthStore(database), database=database, engine_name=engine.name)
+    return Stores(
+        auth=SQLAuthStore(database),
+        database=database,
+        engine_name=engine.name,
+        roster=SQLRosterStore(database),
+        offline=SQLOfflineStore(database),
+    )

@@ -10,9 +10,10 @@ MongooseIM "TLS options for C2S": ``certfile``, ``keyfile``, ``password``,
 file, a bad key or a bad cipher list raises :class:`TLSConfigError` with a
 one-line message naming the file or option.
 
-Client certificates: ``verify_mode = "peer"`` requires one signed by a
-trusted CA, ``"selfsigned_peer"`` also accepts self-signed ones, ``"none"``
-does not ask.  With ``disconnect_on_failure = false`` the handshake goes on
+Client certificates: ``verify_mode = "peer"`` asks for one and accepts it
+only when signed by a trusted CA, ``"selfsigned_peer"`` also accepts
+self-signed ones, ``"none"`` does not ask.  A client that sends no
+certificate is accepted either way (it just cannot use SASL EXTERNAL).  With ``disconnect_on_failure = false`` the handshake goes on
 when verification fails; :func:`peer_certificate` then reports the
 certificate as not verified (so SASL EXTERNAL is refused).
 
@@ -245,10 +246,10 @@ def _setup_verification(context: SSL.Context, options: Mapping[str, Any], mode: 
         _verify_errors.setdefault(connection, errno)
         return not disconnect
 
-    flags = SSL.VERIFY_PEER
-    if disconnect:
-        flags |= SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-    context.set_verify(flags, verify)
+    # A client without a certificate is let in (as Erlang's ssl does with
+    # verify_peer): it simply cannot use SASL EXTERNAL.  A certificate that is
+    # presented and fails verification ends the handshake.
+    context.set_verify(SSL.VERIFY_PEER, verify)
 
 
 def _server_context(options: Mapping[str, Any]) -> tuple[SSL.Context, str]:

@@ -164,6 +164,20 @@ class StartupFailureTests(SynchronousTestCase):
         self.assertIn("listen.http[0]: cannot listen", output)
         self.assertNotIn("Traceback", output)
 
+    def test_unreadable_certificate(self):
+        """A TLS certificate that cannot be read stops start-up with one line, no traceback."""
+        status, output = self.run_twistd(
+            CONFIG.format(port=free_port()).replace(
+                "  [[listen.http.handlers",
+                '  tls.certfile = "/nonexistent/cert.pem"\n  tls.keyfile = "/nonexistent/key.pem"\n'
+                "  [[listen.http.handlers",
+                1,
+            )
+        )
+        self.assertEqual(status, 1, output)
+        self.assertIn("/nonexistent/cert.pem", output)
+        self.assertNotIn("Traceback", output)
+
     def test_check_config(self):
         """--check-config validates and exits 0 without starting anything."""
         status, output = self.run_twistd(CONFIG.format(port=free_port()), "--check-config")

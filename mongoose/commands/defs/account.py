@@ -85,7 +85,9 @@ def _require_password(arg: str, password: str) -> None:
 
 
 def account_commands(
-    auth: Any, domain_exists: Callable[[str], bool] | None = None
+    auth: Any,
+    domain_exists: Callable[[str], bool] | None = None,
+    on_removed: Callable[[str, str], Any] | None = None,
 ) -> list[Command]:
     """Build the ``account`` commands over an authentication backend.
 
@@ -93,6 +95,8 @@ def account_commands(
         auth: provides :class:`mongoose.interfaces.IAuthBackend`.
         domain_exists: when given, ``registerUser`` refuses domains for which
             it returns False (``not_found``).
+        on_removed: called (and awaited) with (username, domain) after an
+            account is removed, to drop the user's data and sessions.
 
     Returns:
         The commands, ready for :meth:`CommandRegistry.register`.
@@ -113,6 +117,8 @@ def account_commands(
         removed = await _call(auth.remove, user.user, user.host)
         if not removed:
             raise CommandError("not_found", f"User {_bare(user)} does not exist")
+        if on_removed is not None:
+            await _call(on_removed, user.user, user.host)
         return {"jid": _bare(user), "message": f"User {_bare(user)} successfully unregistered"}
 
     async def list_users(domain: str, limit: int | None, index: int) -> list[str]:

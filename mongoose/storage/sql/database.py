@@ -11,12 +11,15 @@ principles 4 and 7).
 from __future__ import annotations
 
 import threading
+import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 from zope.interface import implementer
 
@@ -24,13 +27,44 @@ from mongoose.storage.errors import StorageError, one_line
 from mongoose.storage.interfaces import IDatabase
 from mongoose.storage.sql.engines.base import ISQLEngine
 
-__all__ = ["Database", "Transaction", "MAX_RETRIES"]
+__all__ = ["Database", "Transaction", "QueryTimes", "QUERY_TIME_BUCKETS", "MAX_RETRIES"]
 
 T = TypeVar("T")
 
 #: How many times a transaction is run again after a deadlock, a
 #: serialisation failure, a busy database or a lost connection.
 MAX_RETRIES = 3
+
+#: Upper bounds in seconds of the :class:`QueryTimes` histogram buckets.
+QUERY_TIME_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class QueryTimes:
+    """How long the interactions with one ``desc`` took, as a histogram (reactor thread only).
+
+    Attributes:
+        count: finished interactions.
+        failures: those that failed.
+        total: their summed duration in seconds.
+        buckets: per :data:`QUERY_TIME_BUCKETS` bound (plus one for larger
+            durations), how many took at most that long and more than the
+            previous bound (not cumulative).
+    """
+
+    __slots__ = ("count", "failures", "total", "buckets")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.failures = 0
+        self.total = 0.0
+        self.buckets = [0] * (len(QUERY_TIME_BUCKETS) + 1)
+
+    def observe(self, seconds: float, failed: bool) -> None:
+        """Record one finished interaction."""
+        self.count += 1
+        self.failures += failed
+        self.total += seconds
+        self.buckets[bisect_left(QUERY_TIME_BUCKETS, seconds)] += 1
 
 
 class Transaction:
@@ -111,6 +145,8 @@ class Database:
         self._running = 0
         self._drained: list[defer.Deferred[None]] = []
         self._closed = False
+        #: desc -> QueryTimes, from submission to result (queueing included).
+        self.query_times: dict[str, QueryTimes] = {}
         self._threadpool = ThreadPool(
             minthreads=0, maxthreads=engine.max_connections, name=f"mongoose-{engine.name}"
         )
@@ -124,10 +160,12 @@ class Database:
         if self._closed:
             return defer.fail(StorageError(f"{desc}: {self.engine.description} is closed"))
         self._running += 1
+        started = time.perf_counter()
         d = deferToThreadPool(
             self._reactor, self._threadpool, self._interaction, desc, fn, args, kwargs
         )
         d.addBoth(self._finished)
+        d.addBoth(self._timed, desc, started)
         return d
 
     def close(self) -> defer.Deferred[None]:
@@ -154,6 +192,13 @@ class Database:
             waiters, self._drained = self._drained, []
             for waiter in waiters:
                 waiter.callback(None)
+        return result
+
+    def _timed(self, result: Any, desc: str, started: float) -> Any:
+        times = self.query_times.get(desc)
+        if times is None:
+            times = self.query_times[desc] = QueryTimes()
+        times.observe(time.perf_counter() - started, isinstance(result, Failure))
         return result
 
     def _on_shutdown(self) -> None:

@@ -1,0 +1,62 @@
+"""What the c2s state machine needs from a transport (DESIGN.md principle 2).
+
+:class:`mongoose.c2s.session.C2SSession` implements RFC 6120 stream
+negotiation once.  A transport adapter (TCP with STARTTLS, direct TLS and
+zlib; later BOSH and WebSocket) turns its bytes into the session's events
+(``stream_opened``, ``element_received``, ``stream_closed``,
+``stream_failed``, ``connection_lost``) and provides :class:`IC2STransport`
+for the way back.
+"""
+
+from __future__ import annotations
+
+from zope.interface import Attribute, Interface
+
+__all__ = ["IC2STransport"]
+
+
+class IC2STransport(Interface):
+    """One client connection as the c2s state machine sees it."""
+
+    kind = Attribute("Short transport name for session info: 'tcp', 'tls', 'bosh', 'websocket'.")
+    secure = Attribute("True when the connection is encrypted (direct TLS or after STARTTLS).")
+    can_starttls = Attribute("True when STARTTLS can be offered on this connection now.")
+    compression_methods = Attribute("Stream compression methods available now (a tuple).")
+    peer = Attribute("The client's (ip, port); from the PROXY header when one is used.")
+
+    def send_header(from_, to, stream_id, lang):
+        """Open the server's side of the stream (a stream header, or its framing equivalent)."""
+
+    def send(element):
+        """Write one element (stanza or negotiation element) to the client.
+
+        Returns:
+            False when the connection is closing and the element was dropped.
+        """
+
+    def close(error):
+        """Send ``error`` (a ``<stream:error/>`` element, or None) and close the stream.
+
+        The transport then disconnects; ``connection_lost`` follows.
+        """
+
+    def restart():
+        """The client will open a new stream (after SASL success or compression)."""
+
+    def start_tls():
+        """Switch to TLS now; ``<proceed/>`` has been sent."""
+
+    def start_compression(method):
+        """Compress both directions from now on; ``<compressed/>`` has been sent."""
+
+    def pause():
+        """Stop delivering input events until :meth:`resume` (the session is busy)."""
+
+    def resume():
+        """Deliver input events again."""
+
+    def channel_bindings():
+        """Channel binding data by type (RFC 5056), empty without TLS."""
+
+    def peer_certificate():
+        """The client's TLS certificate report (mongoose.xmpp.tls.PeerCertificate) or None."""

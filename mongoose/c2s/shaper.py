@@ -1,0 +1,116 @@
+"""Traffic shapers: MongooseIM's ``[shaper]`` section ("Options: Shaper").
+
+A shaper limits the bytes per second a connection may send.  It is a token
+bucket holding at most one second of traffic: each read takes its size from
+the bucket and, once the bucket is empty, the connection stops reading for as
+long as the bucket needs to refill.  The flooding client is slowed down by
+TCP flow control instead of having its data buffered here.
+
+A listener's ``shaper`` option names a shaper from ``[shaper]`` (or
+``host_config.shaper``), or (MongooseIM 6.0 style) an access rule whose value
+is a shaper name; ``"none"`` means no shaping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["NO_SHAPER", "Shaper", "ShaperResolver"]
+
+#: The shaper name meaning "do not shape".
+NO_SHAPER = "none"
+
+
+class Shaper:
+    """A token bucket of ``max_rate`` bytes per second.
+
+    Args:
+        max_rate: bytes per second allowed on average.
+        now: the current time in seconds (``reactor.seconds``).
+    """
+
+    __slots__ = ("max_rate", "_tokens", "_stamp", "_now")
+
+    def __init__(self, max_rate: int, now: Callable[[], float]):
+        if max_rate < 1:
+            raise ValueError("max_rate must be at least 1 byte per second")
+        self.max_rate = max_rate
+        self._now = now
+        self._tokens = float(max_rate)
+        self._stamp = now()
+
+    def update(self, size: int) -> float:
+        """Account for ``size`` bytes just read.
+
+        Returns:
+            How many seconds reading must stop so the average stays at the
+            rate (0.0 when it may go on at once).
+        """
+        now = self._now()
+        tokens = self._tokens + (now - self._stamp) * self.max_rate
+        if tokens > self.max_rate:
+            tokens = float(self.max_rate)
+        tokens -= size
+        self._tokens = tokens
+        self._stamp = now
+        if tokens >= 0:
+            return 0.0
+        return -tokens / self.max_rate
+
+
+class ShaperResolver:
+    """Finds the shaper a listener's ``shaper`` option names.
+
+    Args:
+        name: the listener's ``shaper`` option.
+        config: the node's Config (``[shaper]``, ``host_config.shaper``).
+        access: the node's AccessRules, for access-rule shapers.
+    """
+
+    def __init__(self, name: str, config: Any, access: Any):
+        self.name = name
+        self._config = config
+        self._access = access
+        self._global: dict[str, int] = {
+            key: value["max_rate"] for key, value in config.options.get("shaper", {}).items()
+        }
+        general = config.options.get("general", {})
+        hosts = tuple(general.get("hosts", ()))
+        self._default_host: str | None = general.get("default_server_domain") or (
+            hosts[0] if hosts else None
+        )
+        self._per_host: dict[str, dict[str, int]] = {}
+        for entry in config.options.get("host_config", ()):
+            host = entry.get("host", entry.get("host_type"))
+            rates = {k: v["max_rate"] for k, v in entry.get("shaper", {}).items()}
+            if host is not None and rates:
+                self._per_host[host] = rates
+
+    def _rates(self, host: str | None) -> dict[str, int]:
+        if host is not None and host in self._per_host:
+            return {**self._global, **self._per_host[host]}
+        return self._global
+
+    def rate(self, host: str | None = None, jid: Any = None) -> int | None:
+        """The bytes per second for a connection, or None for no shaping.
+
+        Args:
+            host: the stream's domain; None before the client named it (the
+                default server domain is used then).
+            jid: the authenticated user, once known (for access-rule shapers;
+                before authentication only clauses matching everyone apply).
+        """
+        if self.name == NO_SHAPER:
+            return None
+        if host is None:
+            host = self._default_host
+        rates = self._rates(host)
+        if self.name in rates:
+            return rates[self.name]
+        if host is None:
+            return None
+        value = self._access.match(self.name, host, jid, default=NO_SHAPER)
+        if isinstance(value, str) and value in rates:
+            return rates[value]
+        return None

@@ -1,0 +1,16 @@
+-- Messages kept by mod_offline (XEP-0160) for users with no available resource.
+-- stamp_us / expire_us: microseconds since the Unix epoch (UTC); expire_us is
+-- NULL unless the message asked to expire (XEP-0023).  packet: the stanza XML.
+CREATE TABLE offline_messages (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain    TEXT NOT NULL,
+    username  TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    stamp_us  INTEGER NOT NULL,
+    expire_us INTEGER,
+    packet    TEXT NOT NULL
+);
+CREATE INDEX offline_messages_user ON offline_messages (domain, username, id);
+CREATE INDEX offline_messages_stamp ON offline_messages (domain, stamp_us);
+CREATE INDEX offline_messages_expire ON offline_messages (domain, expire_us)
+    WHERE expire_us IS NOT NULL;

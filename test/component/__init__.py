@@ -1,0 +1,1 @@
+"""Tests for mongoose.component (XEP-0114 external components)."""
