@@ -120,33 +120,80 @@ class HookRegistry:
         return len(self.handlers(name, host))
 
     def run(self, name: str, host: str | None, *args: Any) -> defer.Deferred:
-        """Run the chain; fires False if a handler returned STOP, else True."""
-        return defer.ensureDeferred(self._run(self.handlers(name, host), name, args))
+        """Run the chain; fires False if a handler returned STOP, else True.
 
-    async def _run(self, entries, name, args) -> bool:
-        for entry in entries:
+        Handlers that return plain values run synchronously (the Deferred has
+        already fired); the chain only becomes asynchronous from the first
+        handler that returns an awaitable.
+        """
+        entries = self.handlers(name, host)
+        for index, entry in enumerate(entries):
+            result = self._call_sync(entry, name, args)
+            if inspect.isawaitable(result):
+                return defer.ensureDeferred(self._run_rest(entries, index, result, name, args))
+            if result is STOP:
+                return defer.succeed(False)
+        return defer.succeed(True)
+
+    async def _run_rest(self, entries, index, pending, name, args) -> bool:
+        result = await self._settle(pending, entries[index], name)
+        if result is STOP:
+            return False
+        for entry in entries[index + 1 :]:
             result = await self._call(entry, name, args)
             if result is STOP:
                 return False
         return True
 
     def fold(self, name: str, host: str | None, acc: Any, *args: Any) -> defer.Deferred:
-        """Thread ``acc`` through the chain; fires the final accumulator."""
-        entries = self.handlers(name, host)
-        if not entries:
-            return defer.succeed(acc)
-        return defer.ensureDeferred(self._fold(entries, name, acc, args))
+        """Thread ``acc`` through the chain; fires the final accumulator.
 
-    async def _fold(self, entries, name, acc, args) -> Any:
-        for entry in entries:
+        Synchronous while handlers return plain values, like :meth:`run`.
+        """
+        entries = self.handlers(name, host)
+        for index, entry in enumerate(entries):
+            result = self._call_sync(entry, name, (acc, *args))
+            if inspect.isawaitable(result):
+                return defer.ensureDeferred(
+                    self._fold_rest(entries, index, result, name, acc, args)
+                )
+            done, acc = _fold_step(result, acc)
+            if done:
+                return defer.succeed(acc)
+        return defer.succeed(acc)
+
+    async def _fold_rest(self, entries, index, pending, name, acc, args) -> Any:
+        result = await self._settle(pending, entries[index], name)
+        done, acc = _fold_step(result, acc)
+        if done:
+            return acc
+        for entry in entries[index + 1 :]:
             result = await self._call(entry, name, (acc, *args))
-            if isinstance(result, Stop):
-                return result.value
-            if result is not None and result is not STOP:
-                acc = result
-            elif result is STOP:
+            done, acc = _fold_step(result, acc)
+            if done:
                 return acc
         return acc
+
+    def _call_sync(self, entry: _Entry, name: str, args: tuple) -> Any:
+        try:
+            return entry.handler(*args)
+        except Exception:
+            self._log_failure(name, entry)
+            return None
+
+    async def _settle(self, pending, entry: _Entry, name: str) -> Any:
+        try:
+            return await pending
+        except Exception:
+            self._log_failure(name, entry)
+            return None
+
+    def _log_failure(self, name: str, entry: _Entry) -> None:
+        log.failure(
+            "hook {hook} handler {handler!r} failed; skipping it",
+            hook=name,
+            handler=entry.handler,
+        )
 
     async def _call(self, entry: _Entry, name: str, args: tuple) -> Any:
         try:
@@ -161,3 +208,14 @@ class HookRegistry:
                 handler=entry.handler,
             )
             return None
+
+
+def _fold_step(result: Any, acc: Any) -> tuple[bool, Any]:
+    """(chain ends?, new accumulator) for one fold handler's result."""
+    if isinstance(result, Stop):
+        return True, result.value
+    if result is STOP:
+        return True, acc
+    if result is None:
+        return False, acc
+    return False, result

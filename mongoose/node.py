@@ -77,8 +77,9 @@ def _listener_builder(kind: str):
     return getattr(module, attribute, None)
 
 
-#: auth.methods values served by the SQL user store.
-_SQL_AUTH_METHODS = ("internal", "rdbms")
+#: auth.methods this version serves: the SQL user store (internal, rdbms),
+#: SASL ANONYMOUS (anonymous) and TLS client certificates (pki).
+_AVAILABLE_AUTH_METHODS = ("internal", "rdbms", "anonymous", "pki")
 
 
 class StartupError(Exception):
@@ -106,6 +107,12 @@ def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[Confi
             if _listener_builder(kind) is None:
                 errors.append(ConfigError(path, f"{kind} listeners are not implemented yet"))
                 continue
+            if kind == "c2s":
+                from mongoose.acl import AccessRules
+                from mongoose.c2s.listener import check_c2s_listener
+
+                for line in check_c2s_listener(index, listener, config, AccessRules(config)):
+                    errors.append(ConfigError("", line))
             for handler, hindex, _ in _handler_entries(listener):
                 try:
                     factory = extensions.http_handler(handler)
@@ -121,7 +128,7 @@ def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[Confi
                     )
     methods = config.options.get("auth", {}).get("methods", ())
     for method in methods:
-        if method not in _SQL_AUTH_METHODS:
+        if method not in _AVAILABLE_AUTH_METHODS:
             errors.append(
                 ConfigError("auth.methods", f"{method!r} is not available in this version")
             )
@@ -171,6 +178,8 @@ class Node(MultiService):
         self.hooks = HookRegistry()
         self.commands = CommandRegistry()
         self.features: dict[str, list[str]] = {}
+        #: host -> elements advertised in c2s stream features after authentication.
+        self.stream_features: dict[str, list] = {}
         self.stores = None
         self.auth = None
         self.access = AccessRules(config)

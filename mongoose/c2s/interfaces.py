@@ -55,6 +55,12 @@ class IC2STransport(Interface):
     def resume():
         """Deliver input events again."""
 
+    def shape(max_rate):
+        """Limit the client's input to ``max_rate`` bytes per second (None: no limit).
+
+        Transports that cannot pause their input may ignore it.
+        """
+
     def channel_bindings():
         """Channel binding data by type (RFC 5056), empty without TLS."""
 

@@ -37,6 +37,7 @@ so stanza order is kept without a Deferred chain per stanza.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -257,7 +258,7 @@ class C2SSession:
         """The input broke a stream rule; close with that error."""
         self._close_with(error)
 
-    def connection_lost(self, undelivered: list[Element] = ()) -> None:  # type: ignore[assignment]
+    def connection_lost(self, undelivered: Sequence[Element] = ()) -> None:
         """The connection is gone.
 
         Args:
@@ -395,6 +396,9 @@ class C2SSession:
             children.append(bind_feature())
             if self._ctx.settings.backwards_compatible_session:
                 children.append(session_feature())
+            stream_features = getattr(self._ctx.node, "stream_features", None)
+            if stream_features:
+                children.extend(stream_features.get(self._host, ()))
         transport.send(features(children))
 
     # -- before authentication ---------------------------------------------------
@@ -713,7 +717,7 @@ class C2SSession:
         if hooks.count("user_presence_broadcast", host):
             self._wait(hooks.run("user_presence_broadcast", host, self, presence, was_available))
 
-    def _undelivered(self, stanzas: list[Element]) -> None:
+    def _undelivered(self, stanzas: Sequence[Element]) -> None:
         """Messages queued for a client that went away: offline storage, else bounce."""
         if self.jid is None:
             return

@@ -203,6 +203,8 @@ class C2SProtocol:
             data, _ = queue.popleft()
             self._queued_bytes -= len(data)
             self._write(data)
+        if queue is not None and not queue:
+            self._queue = None
 
     def stopProducing(self) -> None:
         """The connection is going away; write nothing more."""

@@ -81,6 +81,11 @@ class RosterModule:
             user_exists=(lambda user, host: auth.user_exists(user, host)) if auth else None,
         )
         ctx.iq_handler(NS_ROSTER, self.handle_iq, scope="user")
+        if hasattr(ctx, "add_stream_feature"):
+            # RFC 6121 2.6 (versioning) and 3.4 (pre-approval) stream features.
+            if ctx.options["versioning"]:
+                ctx.add_stream_feature(Element(("urn:xmpp:features:rosterver", "ver")))
+            ctx.add_stream_feature(Element(("urn:xmpp:features:pre-approval", "sub")))
         ctx.hook("user_send_packet", self.on_user_send_packet, priority=80)
         ctx.hook("presence_subscription_in", self.on_subscription_in)
         ctx.hook("user_available", self.on_user_available)

@@ -52,6 +52,10 @@ class _Registrations:
         self._features.setdefault(host, []).append(namespace)
         self._undo.append(lambda: self._features[host].remove(namespace))
 
+    def add_stream_feature(self, stream_features, host, element):
+        stream_features.setdefault(host, []).append(element)
+        self._undo.append(lambda: stream_features[host].remove(element))
+
     def undo_all(self) -> None:
         while self._undo:
             self._undo.pop()()
@@ -76,6 +80,7 @@ class ModuleContext:
         self.log = Logger(namespace=f"mongoose.modules.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
         self._features = node.features
+        self._stream_features = getattr(node, "stream_features", {})
 
     def iq_handler(self, xmlns, handler, scope="server"):
         """Handle IQs with payload namespace ``xmlns`` on this host.
@@ -88,6 +93,10 @@ class ModuleContext:
         registration = self.router.iq_handlers.add(self.host, xmlns, handler, scope)
         self._registrations._undo.append(registration.remove)
         return registration
+
+    def add_stream_feature(self, element) -> None:
+        """Advertise ``element`` in the stream features after authentication (c2s)."""
+        self._registrations.add_stream_feature(self._stream_features, self.host, element)
 
     def host_features(self) -> list[str]:
         """Every disco feature registered on this host by any module."""

@@ -147,9 +147,53 @@ class Router:
         ``from_jid``/``to_jid`` are parsed from the attributes when not given.
         Never fails: problems are answered with stanza errors and logged.
         """
+        if (
+            to_jid is not None
+            and stanza.name == "message"
+            and self._fast_message(stanza, to_jid)
+        ):
+            return defer.succeed(None)
         d = defer.ensureDeferred(self._route(stanza, from_jid, to_jid))
         d.addErrback(self._log_failure, stanza)
         return d
+
+    def _fast_message(self, stanza: Element, to_jid: JID) -> bool:
+        """Deliver a message to online local sessions without a coroutine.
+
+        Covers the common case only (RFC 6121 8.5 rules for chat, normal and
+        headline messages to a user with a fitting session and no
+        ``user_receive_packet`` handlers); returns False to take the full path.
+        """
+        host = to_jid.host
+        if to_jid.user is None or not self.is_local(host):
+            return False
+        if self.hooks.count("user_receive_packet", host):
+            return False
+        kind = stanza.attributes.get("type") or "normal"
+        if kind not in ("chat", "normal", "headline"):
+            return False
+        targets = None
+        if to_jid.resource is not None:
+            session = self.sessions.get(to_jid)
+            if session is not None:
+                targets = (session,)
+        if targets is None:
+            available = [
+                s for s in self.sessions.available_sessions(to_jid.user, host) if s.priority >= 0
+            ]
+            if not available:
+                return False
+            if kind != "headline":
+                top = max(s.priority for s in available)
+                available = [s for s in available if s.priority == top]
+            targets = available
+        stats = self.stats
+        stats["routed"] += 1
+        stats["in"]["message"] += 1
+        stats["out"]["message"] += len(targets)
+        for session in targets:
+            session.deliver(stanza)
+        return True
 
     def _log_failure(self, failure, stanza) -> None:
         self.stats["errors"] += 1

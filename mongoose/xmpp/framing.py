@@ -99,6 +99,22 @@ _RESTRICTED_CODES = _codes(
 _ENCODING_CODES = _codes("XML_ERROR_UNKNOWN_ENCODING", "XML_ERROR_INCORRECT_ENCODING")
 
 
+#: expat's character-data buffer per parser (it allocates this much up front).
+_TEXT_BUFFER = 4096
+
+#: Element and attribute names interned once for every parser instead of once
+#: per connection.  Names come from clients, so the table is emptied when it
+#: grows past _MAX_SHARED_NAMES (interning is only an optimisation).
+_SHARED_NAMES: dict[str, str] = {}
+_MAX_SHARED_NAMES = 4096
+
+
+def _shared_names() -> dict[str, str]:
+    if len(_SHARED_NAMES) > _MAX_SHARED_NAMES:
+        _SHARED_NAMES.clear()
+    return _SHARED_NAMES
+
+
 class _Refused(Exception):
     """Raised inside expat callbacks to stop parsing with a stream error."""
 
@@ -181,9 +197,10 @@ class _ExpatSession:
         self._prefixes: dict[str, str] = {}
         self._declared = 0
 
-        p = expat.ParserCreate("UTF-8", _SEP)
+        p = expat.ParserCreate("UTF-8", _SEP, intern=_shared_names())
         p.buffer_text = True
-        p.buffer_size = 65536
+        # Text is joined in _text anyway; a small buffer keeps idle sessions small.
+        p.buffer_size = _TEXT_BUFFER
         p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
         p.StartElementHandler = self._start
         p.EndElementHandler = self._end

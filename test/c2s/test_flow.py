@@ -43,31 +43,37 @@ def server_side(node):
 class ShaperTests(TestCase):
     """A flooding client is slowed to the shaper's rate by pausing the transport."""
 
-    async def flood(self, node, seconds=1.0, size=600_000):
-        """Open a stream, send ``size`` bytes of whitespace; return bytes read in ``seconds``."""
+    async def flood(self, node, size):
+        """Open a stream and send ``size`` bytes of whitespace; return the server's protocol."""
         client = await connect(node.c2s_port)
         self.addCleanup(client.transport.loseConnection)
         await client.open()
         (server,) = server_side(node)
-        start = server.received
         client.send(b" " * size)
-        await later(seconds)
-        return server.received - start
+        return server
 
     async def test_flood_is_slowed(self):
-        """At 20 kB/s the server reads about a second's worth (+ burst + one read) in 1 s."""
+        """At 200 kB/s the server reads a 3 MB flood at about that rate."""
         node = await start_node(
-            self, listener='  shaper = "slow"', extra="[shaper.slow]\n  max_rate = 20000\n"
+            self, listener='  shaper = "limited"', extra="[shaper.limited]\n  max_rate = 200000\n"
         )
-        read = await self.flood(node)
-        self.assertGreater(read, 20000)
-        self.assertLess(read, 20000 + 20000 + 65536 + 8192)
+        server = await self.flood(node, 3_000_000)
+        start = server.received
+        await later(0.5)
+        early = server.received
+        await later(1.5)
+        late = server.received
+        rate = (late - early) / 1.5
+        self.assertGreater(rate, 200000 * 0.6)
+        self.assertLess(rate, 200000 * 1.5)
+        # Over the whole 2 s: one second of burst, two of rate, one read of overshoot.
+        self.assertLess(late - start, 200000 + 2 * 200000 + 65536 + 8192)
 
     async def test_no_shaper_reads_everything(self):
         """Without a shaper the same flood is read at once."""
         node = await start_node(self)
-        read = await self.flood(node, seconds=0.5)
-        self.assertEqual(read, 600_000)
+        server = await self.flood(node, 3_000_000)
+        await until(lambda: server.received >= 3_000_000, timeout=5)
 
     async def test_shaper_from_access_rule(self):
         """shaper may name an access rule whose value is the shaper (MongooseIM 6.0 style)."""
@@ -78,8 +84,9 @@ class ShaperTests(TestCase):
   c2s_shaper = [{acl = "all", value = "slow"}]
 """
         node = await start_node(self, listener='  shaper = "c2s_shaper"', extra=extra)
-        read = await self.flood(node)
-        self.assertLess(read, 20000 + 20000 + 65536 + 8192)
+        server = await self.flood(node, 600_000)
+        await later(1.0)
+        self.assertLess(server.received, 20000 + 20000 + 65536 + 8192)
 
 
 class CompressionTests(TestCase):

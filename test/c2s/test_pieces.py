@@ -300,3 +300,19 @@ class CertificateUserTests(SynchronousTestCase):
         """An unverified certificate authenticates nobody."""
         cert = certificate("carol", ["alice@localhost"])
         self.assertIsNone(self.user(cert, None, self.auth("standard"), verified=False))
+
+
+class InterfaceTests(SynchronousTestCase):
+    """The TCP protocol and the session provide the interfaces they claim."""
+
+    def test_verify(self):
+        """C2SProtocol provides IC2STransport; C2SSession provides ISession."""
+        from zope.interface.verify import verifyClass
+
+        from mongoose.c2s.interfaces import IC2STransport
+        from mongoose.c2s.session import C2SSession
+        from mongoose.c2s.tcp import C2SProtocol
+        from mongoose.router.interfaces import ISession
+
+        self.assertTrue(verifyClass(IC2STransport, C2SProtocol))
+        self.assertTrue(verifyClass(ISession, C2SSession))

@@ -267,3 +267,71 @@ class ExternalTests(TLSTestCase):
         node = await self.node(auth=self.AUTH)
         _, features = await self.secured(node)
         self.assertEqual(mechanisms(features), ["PLAIN"])
+
+
+class DomainCertificateTests(TLSTestCase):
+    """general.domain_certfile: each domain presents its own certificate."""
+
+    async def node_with_domain_cert(self, mode):
+        """A node whose example.net has its own certificate (cert and key in one PEM)."""
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.other = generate_certificates(directory, "example.net")
+        combined = os.path.join(directory, "example.net.pem")
+        with open(combined, "wb") as out:
+            out.write(self.other.cert.read_bytes() + self.other.key.read_bytes())
+        table = TLS_TABLE.format(mode=mode, cert=self.certs.cert, key=self.certs.key)
+        general = (
+            f'[[general.domain_certfile]]\n  domain = "example.net"\n  certfile = "{combined}"\n'
+        )
+        return await start_node(self, listener=table, extra=general)
+
+    async def test_starttls_uses_stream_domain(self):
+        """STARTTLS on a stream to example.net presents example.net's certificate."""
+        node = await self.node_with_domain_cert("starttls")
+        other = client_connection_creator("example.net", {"cacertfile": str(self.other.ca_cert)})
+        client = await connect(node.c2s_port)
+        self.addCleanup(client.transport.loseConnection)
+        await client.open("example.net")
+        self.assertEqual((await client.starttls(other)).name, "proceed")
+        header, _ = await client.open("example.net")
+        self.assertEqual(header["from"], "example.net")
+        default = await connect(node.c2s_port)
+        self.addCleanup(default.transport.loseConnection)
+        await default.open("localhost")
+        await default.starttls(self.creator)
+        await default.open("localhost")
+
+    async def test_direct_tls_uses_sni(self):
+        """Direct TLS picks the certificate by the SNI name."""
+        node = await self.node_with_domain_cert("tls")
+        other = client_connection_creator("example.net", {"cacertfile": str(self.other.ca_cert)})
+        client = await connect(node.c2s_port, tls=other)
+        self.addCleanup(client.transport.loseConnection)
+        header, _ = await client.open("example.net")
+        self.assertEqual(header["from"], "example.net")
+
+
+class CheckListenerTests(TLSTestCase):
+    """check_c2s_listener reports unusable TLS options before anything starts."""
+
+    def test_reports_missing_files(self):
+        """A missing certificate gives one line naming the option and the file; a good one none."""
+        from mongoose.acl import AccessRules
+        from mongoose.c2s.listener import check_c2s_listener
+        from mongoose.config.loader import parse_config
+        from test.c2s.support import BASE
+
+        def problems(cert):
+            table = TLS_TABLE.format(mode="starttls", cert=cert, key=self.certs.key)
+            text = BASE.format(
+                data="/tmp/unused", port=5999, listener=table, auth="  [auth.internal]"
+            )
+            config = parse_config(text)
+            options = config.listeners("c2s")[0]
+            return check_c2s_listener(0, options, config, AccessRules(config))
+
+        self.assertEqual(problems(self.certs.cert), [])
+        (line,) = problems("/nowhere/cert.pem")
+        self.assertTrue(line.startswith("listen.c2s[0].tls: "), line)
+        self.assertIn("/nowhere/cert.pem", line)

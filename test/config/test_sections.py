@@ -73,10 +73,12 @@ class AuthTests(SynchronousTestCase):
         """methods = [] is kept: no method is enabled."""
         self.assertEqual(parse(MINIMAL + "[auth]\n  methods = []\n").options.auth.methods, ())
 
-    def test_listed_method_needs_its_table(self):
-        """A method in methods must have its table."""
-        errors = errors_of(MINIMAL + '[auth]\n  methods = ["internal", "rdbms"]\n[auth.internal]\n')
-        self.assertEqual(errors, ['auth.methods[1]: "rdbms" has no [auth.rdbms] table'])
+    def test_listed_method_without_table_uses_defaults(self):
+        """A method in methods without its table gets the table's defaults."""
+        auth = parse(MINIMAL + '[auth]\n  methods = ["internal", "rdbms"]\n').options.auth
+        self.assertEqual(auth.methods, ("internal", "rdbms"))
+        self.assertEqual(auth.internal, {})
+        self.assertEqual(auth.rdbms["users_number_estimate"], False)
 
     def test_password_and_scram(self):
         """password.* options parse; hash names are checked."""

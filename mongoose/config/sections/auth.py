@@ -18,7 +18,6 @@ from mongoose.config.schema import (
     Options,
     Section,
     Str,
-    format_value,
     join_path,
 )
 from mongoose.config.sections.types import file_path, int_or_infinity, non_empty
@@ -271,15 +270,14 @@ def _check_methods(options: Options, path: str, errors: list[ConfigError]) -> Op
             # without [auth] usable by enabling its own user database.
             return options.replace(methods=("internal",), internal=Options({}))
         return options.replace(methods=present)
-    for index, method in enumerate(methods):
-        if method not in options:
-            errors.append(
-                ConfigError(
-                    join_path(join_path(path, "methods"), index),
-                    f"{format_value(method)} has no [auth.{method}] table",
-                )
-            )
-    return options
+    # A method listed without its table uses the table's defaults, as when
+    # the table is given empty; a required option of it is still reported.
+    specs = _method_sections()
+    added = {}
+    for method in methods:
+        if method not in options and method in specs:
+            added[method] = specs[method].parse({}, join_path(path, method), errors)
+    return options.replace(**added) if added else options
 
 
 def auth_section() -> Section:
