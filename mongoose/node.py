@@ -30,6 +30,7 @@ from twisted.web.resource import IResource
 from mongoose.acl import AccessRules
 from mongoose.auth.internal import InternalAuth
 from mongoose.commands.defs.account import account_commands
+from mongoose.commands.defs.domain import DynamicDomains, domain_commands
 from mongoose.commands.defs.session import session_commands
 from mongoose.commands.defs.stanza import stanza_commands
 from mongoose.commands.registry import CommandRegistry
@@ -43,6 +44,7 @@ from mongoose.metrics.metrics import Metrics
 from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dependencies
 from mongoose.router.router import Router
 from mongoose.router.sessions import SessionManager
+from mongoose.s2s.manager import build_s2s_manager
 from mongoose.storage.factory import open_stores
 
 __all__ = [
@@ -59,6 +61,7 @@ LISTENER_FACTORIES = {
     "http": "mongoose.listeners.http:build_http_factory",
     "c2s": "mongoose.c2s.listener:build_c2s_factory",
     "service": "mongoose.component.listener:build_component_factory",
+    "s2s": "mongoose.s2s.listener:build_s2s_factory",
 }
 
 
@@ -182,11 +185,16 @@ class Node(MultiService):
         self.stream_features: dict[str, list] = {}
         self.stores = None
         self.auth = None
+        #: Dynamic domains (``domain`` commands); set at start-up.
+        self.domains: DynamicDomains | None = None
         self.access = AccessRules(config)
         self.sessions = SessionManager(self.hooks, self.max_user_sessions)
         self.router = Router(
             self.hooks, self.sessions, self.serves_domain, user_exists=self._user_exists
         )
+        #: Federation: outgoing s2s connections, dialback checks (the router's remote route).
+        self.s2s = build_s2s_manager(self)
+        self.router.remote = self.s2s
         self.metrics = Metrics(self)
         self.modules = ModuleRunner(self, self.extensions)
         self.listeners: list[ListenerService] = []
@@ -221,8 +229,13 @@ class Node(MultiService):
         return mounts
 
     def serves_domain(self, domain: str) -> bool:
-        """True when ``domain`` is one of the XMPP domains this node serves."""
-        return domain in self.config.hosts
+        """True when ``domain`` is one of the XMPP domains this node serves.
+
+        Static domains (``general.hosts``) always; dynamic ones while enabled.
+        """
+        if domain in self.config.hosts:
+            return True
+        return self.domains is not None and self.domains.serves(domain)
 
     def max_user_sessions(self, user: str, host: str) -> int | None:
         """The ``max_user_sessions`` access rule's value for a user (None: no limit)."""
@@ -277,7 +290,12 @@ class Node(MultiService):
             iterations=password["scram_iterations"],
             reactor=self.reactor,
         )
+        self.domains = DynamicDomains(
+            self.stores.domains, self.config.hosts, self.config.host_types, self.reactor
+        )
+        await self.domains.load()
         core_commands = [
+            *domain_commands(self.domains),
             *account_commands(
                 self.auth, domain_exists=self.serves_domain, on_removed=self.user_removed
             ),

@@ -10,6 +10,10 @@ available here with no code in this module.  Commands run through
 ``POST <api>/commands/<category>/<command>?source=cli``: the node parses the
 text values with the command's types, the same path every front end uses.
 
+Legacy flat calls such as ``mongooseimctl change_password alice localhost pw``
+(the ``service_admin_extra`` names MongooseIM users script) take the
+command's arguments as positional values in their declared order.
+
 Only the standard library is used (no reactor), so the tool starts quickly.
 Exit statuses come from the error table in :mod:`mongoose.commands.errors`.
 """
@@ -42,6 +46,7 @@ __all__ = [
     "admin_endpoint",
     "AdminClient",
     "build_parser",
+    "build_legacy_parser",
     "DEFAULT_CONFIGS",
     "CONFIG_ENV",
 ]
@@ -382,6 +387,80 @@ def build_parser(
     return parser
 
 
+# -- legacy flat names ----------------------------------------------------------
+
+def _first_word(args: Sequence[str]) -> int | None:
+    """Index of the first argument that is not ``-c CONFIG``, or None if an option comes first."""
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token in ("-c", "--config"):
+            index += 2
+            continue
+        if token.startswith("--config=") or (token.startswith("-c") and token != "-c"
+                                             and not token.startswith("--")):
+            index += 1
+            continue
+        return None if token.startswith("-") else index
+    return None
+
+
+def _legacy_command(args: Sequence[str],
+                    signatures: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The signature named by a legacy flat call (``mongooseimctl change_password ...``).
+
+    A legacy call starts with a command name that is not a category and belongs
+    to exactly one command, e.g. the ``service_admin_extra`` names.
+    """
+    index = _first_word(args)
+    if index is None:
+        return None
+    word = args[index]
+    found = [s for s in signatures if s.get("name") == word]
+    if len(found) != 1:
+        return None
+    if any(s.get("category") == word for s in signatures):
+        # "stats" is a category and a legacy command: legacy only when no
+        # command of the category follows (``mongooseimctl stats onlineusers``).
+        following = args[index + 1] if index + 1 < len(args) else None
+        names = {s.get("name") for s in signatures if s.get("category") == word}
+        if following is None or following.startswith("-") or following in names:
+            return None
+    return found[0]
+
+
+def build_legacy_parser(signature: Mapping[str, Any], out: TextIO | None = None,
+                        err: TextIO | None = None) -> argparse.ArgumentParser:
+    """A parser taking the command's arguments as positional values, in order."""
+    parser = _Parser(
+        out=out, err=err, prog=f"mongooseimctl {signature['name']}",
+        description=f"{signature.get('description', '')} (category {signature['category']}; "
+        f"also 'mongooseimctl {signature['category']} {signature['name']} --ARG VALUE')",
+    )
+    parser.add_argument("-c", "--config", metavar="CONFIG", help="the node's mongooseim.toml")
+    for arg in signature.get("args", []):
+        parser.add_argument(f"arg:{arg['name']}", metavar=arg["name"], help=_arg_help(arg),
+                            nargs=None if arg.get("required") else "?")
+    return parser
+
+
+def _run_legacy(client: AdminClient, signature: Mapping[str, Any], args: Sequence[str],
+                out: TextIO, err: TextIO) -> tuple[int | None, Any]:
+    """Parse a legacy positional call and run it: (exit status on early exit, result)."""
+    words = list(args)
+    index = _first_word(words)
+    assert index is not None
+    del words[index]
+    parser = build_legacy_parser(signature, out, err)
+    try:
+        parsed = parser.parse_args(words)
+    except SystemExit as exit_:
+        return int(exit_.code or 0), None
+    values = {key[4:]: value for key, value in vars(parsed).items()
+              if key.startswith("arg:") and value is not None}
+    return None, client.execute(signature["category"], signature["name"], values)
+
+
 # -- output -------------------------------------------------------------------
 
 def _print_result(result: Any, out: TextIO) -> None:
@@ -422,6 +501,13 @@ def main(
         endpoint = admin_endpoint(find_config(known.config, environ))
         client = AdminClient(endpoint)
         signatures = client.list_commands()
+        legacy = _legacy_command(args, signatures)
+        if legacy is not None:
+            status, result = _run_legacy(client, legacy, args, out, err)
+            if status is not None:
+                return status
+            _print_result(result, out)
+            return 0
         parser = build_parser(signatures, out, err)
         try:
             parsed = parser.parse_args(args)

@@ -11,7 +11,9 @@ Two kinds of routes, both built from command definitions:
   ``POST /commands/{category}/{name}`` (run it with a JSON object of
   arguments; ``?source=cli`` when the values are command line text).
 
-Paths are relative to the handler's mount point (``path = "/api"``).
+Paths are relative to the handler's mount point (``path = "/api"``).  The
+OpenAPI 3.0 document of the served routes is at ``GET /openapi.json``
+(:mod:`mongoose.api.openapi`).
 Errors are JSON ``{"error": code, "message": text}`` with the HTTP status of
 the error table (MongooseIM 6.5 sent the message as plain text).  HTTP Basic
 authentication is required when ``username`` and ``password`` are set; the
@@ -34,6 +36,7 @@ from twisted.web.resource import Resource
 from werkzeug.exceptions import HTTPException
 from zope.interface import provider
 
+from mongoose.api.openapi import build_openapi
 from mongoose.commands.caller import Caller
 from mongoose.commands.errors import CommandError
 from mongoose.commands.registry import Command, CommandRegistry
@@ -48,6 +51,7 @@ __all__ = [
     "ADMIN_API_OPTIONS",
     "ROUTE_GROUPS",
     "MAX_BODY_BYTES",
+    "OPENAPI_PATH",
 ]
 
 log = Logger()
@@ -56,11 +60,14 @@ log = Logger()
 #: for the generic routes.
 ROUTE_GROUPS = (
     "contacts", "users", "sessions", "messages", "stanzas", "muc_light", "muc",
-    "inbox", "domain", "commands",
+    "inbox", "domain", "metrics", "commands",
 )
 
 #: Request bodies larger than this are refused with 413.
 MAX_BODY_BYTES = 1024 * 1024
+
+#: Where the generated OpenAPI document is served, under the handler's mount point.
+OPENAPI_PATH = "/openapi.json"
 
 _REALM = b'Basic realm="mongooseim"'
 _PATH_VAR = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
@@ -175,10 +182,12 @@ class AdminAPI:
         groups = options.get("handlers")
         self._groups = frozenset(ROUTE_GROUPS if groups is None else groups)
         self._caller = Caller.admin()
+        self._base_path = str(options.get("path") or "/api")
         #: route key (method, path shape) -> (category, name) of its current command
         self._route_owner: dict[tuple[str, str], tuple[str, str]] = {}
         self._routes_added: set[tuple[str, str]] = set()
         self.app.handle_errors(HTTPException)(self._routing_error)
+        self._add_openapi_route()
         if "commands" in self._groups:
             self._add_generic_routes()
         for command in registry.list():
@@ -214,6 +223,17 @@ class AdminAPI:
     def resource(self) -> AdminAPIResource:
         """The twisted.web resource serving this API (auth gate + routes)."""
         return AdminAPIResource(self)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.0 document of the routes this API serves now."""
+        return build_openapi(self.registry.list(), groups=self._groups,
+                             base_path=self._base_path, auth=self.requires_auth)
+
+    def _add_openapi_route(self) -> None:
+        @self.app.route(OPENAPI_PATH, methods=["GET"], endpoint="openapi",
+                        strict_slashes=False)
+        def serve_openapi(request):
+            return _write_json(request, 200, self.openapi())
 
     # -- generic routes -----------------------------------------------------
 
@@ -304,6 +324,9 @@ class AdminAPI:
             return b""
         if rest.result and isinstance(result, Mapping):
             result = result.get(rest.result)
+        elif rest.result and isinstance(result, list):
+            result = [item.get(rest.result) if isinstance(item, Mapping) else item
+                      for item in result]
         return _write_json(request, rest.status, result)
 
     def _collect_args(self, request, command: Command, path_vars: Mapping[str, str]):
@@ -374,7 +397,8 @@ class AdminAPIResource(Resource):
     def render(self, request):
         """Check credentials, then hand the request to the routes."""
         request.setHeader(b"access-control-allow-origin", b"*")
-        request.setHeader(b"access-control-allow-methods", b"GET, OPTIONS, PUT, POST, DELETE")
+        request.setHeader(b"access-control-allow-methods",
+                          b"GET, OPTIONS, PUT, POST, DELETE, PATCH")
         request.setHeader(b"access-control-allow-headers", b"Content-Type, Authorization")
         if request.method == b"OPTIONS":
             request.setResponseCode(204)

@@ -5,14 +5,19 @@ negotiation once.  A transport adapter (TCP with STARTTLS, direct TLS and
 zlib; later BOSH and WebSocket) turns its bytes into the session's events
 (``stream_opened``, ``element_received``, ``stream_closed``,
 ``stream_failed``, ``connection_lost``) and provides :class:`IC2STransport`
-for the way back.
+for the way back.  A transport passes itself to ``connection_lost``
+(``session.connection_lost(undelivered, transport)``) so that a session
+taken over by a newer connection (XEP-0198 resumption) ignores the old one.
+
+:class:`IStreamFilter` is what modules put between a session and its
+transport (stream management, client state indication).
 """
 
 from __future__ import annotations
 
 from zope.interface import Attribute, Interface
 
-__all__ = ["IC2STransport"]
+__all__ = ["IC2STransport", "IStreamFilter"]
 
 
 class IC2STransport(Interface):
@@ -66,3 +71,30 @@ class IC2STransport(Interface):
 
     def peer_certificate():
         """The client's TLS certificate report (mongoose.xmpp.tls.PeerCertificate) or None."""
+
+
+class IStreamFilter(Interface):
+    """A module's view of one bound session's stanza traffic (``session.add_filter``).
+
+    Filters form a chain ordered by ``order`` (low first; the last one is
+    nearest to the client).  A filter passes an outgoing stanza on with
+    ``session.forward(self, stanza)``, possibly later or never.
+    """
+
+    order = Attribute("Position in the chain: lower runs first (farther from the client).")
+    owns_undelivered = Attribute(
+        "True when the filter takes care of stanzas the connection never wrote "
+        "(the session then does not send them to offline storage itself)."
+    )
+
+    def outgoing(stanza):
+        """A stanza on its way to the client."""
+
+    def incoming(stanza):
+        """A stanza the client sent (called before the session handles it)."""
+
+    def connection_lost():
+        """The connection is gone; return True to keep the session bound (detached)."""
+
+    def session_ended():
+        """The session ends for good (closed, or lost and not kept, or terminated)."""

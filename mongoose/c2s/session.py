@@ -25,6 +25,25 @@ Hooks run during negotiation: ``auth_succeeded(host, username, mechanism)``
 and ``auth_failed(host, username, mechanism, condition)`` (metrics count
 them; ``username`` is None when the client never named one).
 
+Hook points for modules (each documented in ``doc/modules.md``):
+
+* ``c2s_stream_features(features, session)`` (fold, synchronous handlers):
+  extra ``<stream:features/>`` children; ``session.authenticated`` tells the
+  stage (``mod_register`` advertises in-band registration before SASL).
+* ``c2s_unauthenticated_iq(reply, session, iq)`` (fold): an IQ sent before
+  authentication; a handler returns the reply element, else the stream is
+  closed with ``not-authorized`` (``mod_register``).
+* ``c2s_stream_element(session, element)`` (run): a first-level element that
+  is neither a stanza nor part of the negotiation, after authentication; a
+  handler that takes it returns ``STOP``, else the stream is closed with
+  ``unsupported-stanza-type`` (``mod_stream_management``, ``mod_csi``).
+* stream filters (:class:`~mongoose.c2s.interfaces.IStreamFilter`), added
+  with :meth:`C2SSession.add_filter`: they see every stanza going to the
+  client (and may hold it back), every stanza coming from it, the loss of
+  the connection (and may keep the session bound, *detached*, until
+  :meth:`C2SSession.terminate`) and the session's end.  A detached session
+  can be taken over by a new connection with :meth:`C2SSession.adopt`.
+
 Once bound, the session is an :class:`~mongoose.router.interfaces.ISession`:
 every stanza gets the full JID as 'from' (RFC 6120 section 8.1.2.1), runs
 through the ``user_send_packet`` hook (fold; None drops it), then broadcast
@@ -142,6 +161,9 @@ class C2SSession:
         "_bindings",
         "_failures",
         "_timer",
+        "_filters",
+        "_detached",
+        "_delegate",
     )
 
     def __init__(self, ctx: C2SContext, transport: Any, peer: tuple[str, int]):
@@ -165,6 +187,9 @@ class C2SSession:
         self._bindings: dict[str, bytes] | None = None
         self._failures = 0
         self._timer: Any = None
+        self._filters: tuple[Any, ...] = ()
+        self._detached = False
+        self._delegate: C2SSession | None = None
         self._start_timer()
 
     # -- what the transport calls ---------------------------------------------
@@ -191,6 +216,9 @@ class C2SSession:
             attributes: the header's attributes (``to``, ``from``,
                 ``version``, ``xml:lang`` ...).
         """
+        if self._delegate is not None:
+            self._delegate.stream_opened(attributes)
+            return
         if self._closed:
             return
         if self._host is None:
@@ -237,11 +265,16 @@ class C2SSession:
 
     def element_received(self, el: Element) -> None:
         """One first-level element of the client's stream arrived."""
+        if self._delegate is not None:
+            self._delegate.element_received(el)
+            return
         if self._closed:
             return
         stage = self._stage
         if stage == _ESTABLISHED:
             if el.name in _STANZAS and el.uri == NS_CLIENT:
+                for stream_filter in self._filters:
+                    stream_filter.incoming(el)
                 self._client_stanza(el)
             else:
                 self._established_other(el)
@@ -252,41 +285,164 @@ class C2SSession:
 
     def stream_closed(self) -> None:
         """The client ended its stream (``</stream:stream>``)."""
+        if self._delegate is not None:
+            self._delegate.stream_closed()
+            return
         self._close_with(None)
 
     def stream_failed(self, error: StreamError) -> None:
         """The input broke a stream rule; close with that error."""
+        if self._delegate is not None:
+            self._delegate.stream_failed(error)
+            return
         self._close_with(error)
 
-    def connection_lost(self, undelivered: Sequence[Element] = ()) -> None:
+    def connection_lost(self, undelivered: Sequence[Element] = (), transport: Any = None) -> None:
         """The connection is gone.
+
+        A stream filter may keep an established session bound without a
+        connection (detached) instead of ending it.
 
         Args:
             undelivered: stanzas that were queued for the client and never
-                written; messages among them go to offline storage.
+                written; messages among them go to offline storage (unless a
+                stream filter owns them, e.g. stream management's buffer).
+            transport: the transport that lost its connection; when given
+                and it is no longer this session's transport (the session
+                was taken over by a new connection), nothing happens.
         """
+        if self._delegate is not None:
+            self._delegate.connection_lost(undelivered, transport)
+            return
+        if transport is not None and transport is not self._transport:
+            return
+        if self._detached:
+            return
+        was_closed = self._closed
         self._closed = True
         self._stop_timer()
         self._sasl = None
-        self._unbind()
-        if undelivered:
-            self._undelivered(undelivered)
+        filters = self._filters
+        if filters and self._stage == _ESTABLISHED and not was_closed:
+            keep = False
+            for stream_filter in filters:
+                keep = bool(stream_filter.connection_lost()) or keep
+            if keep:
+                self._detached = True
+                log.debug("{jid} detached", jid=self._jid_str)
+                return
+        owned = any(getattr(f, "owns_undelivered", False) for f in filters)
+        self._end()
+        if undelivered and not owned:
+            self.store_undelivered(undelivered)
+
+    # -- for modules -------------------------------------------------------------
+
+    @property
+    def authenticated(self) -> bool:
+        """True once SASL succeeded."""
+        return self._stage != _PRE_AUTH
+
+    @property
+    def username(self) -> str | None:
+        """The authenticated user's localpart (before binding too), else None."""
+        return self._user
+
+    @property
+    def detached(self) -> bool:
+        """True while the session is bound without a connection (kept by a stream filter)."""
+        return self._detached
+
+    @property
+    def filters(self) -> tuple[Any, ...]:
+        """The stream filters, farthest from the client first."""
+        return self._filters
+
+    def add_filter(self, stream_filter: Any) -> None:
+        """Add an IStreamFilter; filters run by ascending ``order``."""
+        self._filters = tuple(
+            sorted((*self._filters, stream_filter), key=lambda f: f.order)
+        )
+
+    def remove_filter(self, stream_filter: Any) -> None:
+        """Remove a stream filter (nothing happens when it is not there)."""
+        self._filters = tuple(f for f in self._filters if f is not stream_filter)
+
+    def forward(self, stream_filter: Any, stanza: Element) -> None:
+        """Pass ``stanza`` from ``stream_filter`` on to the next filter, or to the client."""
+        filters = self._filters
+        for index, candidate in enumerate(filters):
+            if candidate is stream_filter:
+                if index + 1 < len(filters):
+                    filters[index + 1].outgoing(stanza)
+                    return
+                break
+        if not self._closed:
+            self._transport.send(stanza)
+
+    def send_element(self, el: Element) -> None:
+        """Write a non-stanza element (``<a/>``, ``<enabled/>`` ...) past the filters."""
+        if not self._closed:
+            self._transport.send(el)
+
+    def adopt(self, other: C2SSession) -> None:
+        """Take over the connection of ``other`` (stream resumption, XEP-0198).
+
+        ``other`` is an authenticated, unbound session of the same user; from
+        now on its events are handled here.  A connection this session still
+        had is closed with ``conflict``.
+        """
+        old = None if self._detached else self._transport
+        self._transport = other._transport
+        self._header_sent = True
+        self._closed = False
+        self._detached = False
+        self._stage = _ESTABLISHED
+        for key in ("ip", "port", "transport"):
+            if key in other.info:
+                self.info[key] = other.info[key]
+        other._stop_timer()
+        other._stage = _GONE
+        other._delegate = self
+        if old is not None and old is not self._transport:
+            old.close(StreamError("conflict", "resumed by a new connection").to_element())
+
+    def terminate(self) -> None:
+        """End a detached session for good (its resumption timed out)."""
+        if self._detached:
+            self._detached = False
+            self._end()
+
+    def store_undelivered(self, stanzas: Sequence[Element]) -> None:
+        """Messages that never reached the client: offline storage, else bounce."""
+        self._undelivered(stanzas)
 
     # -- ISession ---------------------------------------------------------------
 
     def deliver(self, stanza: Element) -> None:
-        """Write one stanza to the client (ISession)."""
-        if self._closed:
+        """Write one stanza to the client (ISession), through the stream filters."""
+        if self._closed and not self._detached:
             return
         uri = stanza.uri
         if uri is not None and uri != NS_CLIENT:
             stanza = _to_client_namespace(stanza)
-        self._transport.send(stanza)
+        self._output(stanza)
 
     def close(self, condition: str, text: str | None = None) -> None:
-        """End the stream with a stream error (ISession)."""
-        if not self._closed:
+        """End the stream with a stream error (ISession); a detached session just ends."""
+        if self._delegate is not None:
+            self._delegate.close(condition, text)
+        elif self._detached:
+            self.terminate()
+        elif not self._closed:
             self._close_with(StreamError(condition, text))
+
+    def _output(self, stanza: Element) -> None:
+        filters = self._filters
+        if filters:
+            filters[0].outgoing(stanza)
+        elif not self._closed:
+            self._transport.send(stanza)
 
     # -- stream plumbing -------------------------------------------------------
 
@@ -312,7 +468,15 @@ class C2SSession:
                 self._send_header(None)
             log.debug("closing c2s stream from {ip}: {error}", ip=self.info.get("ip"), error=error)
         self._transport.close(error.to_element() if error is not None else None)
+        self._end()
+
+    def _end(self) -> None:
+        """The session is over: leave the session manager, then tell the filters."""
+        established = self._stage == _ESTABLISHED
         self._unbind()
+        if established:
+            for stream_filter in self._filters:
+                stream_filter.session_ended()
 
     def _unbind(self) -> None:
         if self._stage == _ESTABLISHED:
@@ -399,6 +563,10 @@ class C2SSession:
             stream_features = getattr(self._ctx.node, "stream_features", None)
             if stream_features:
                 children.extend(stream_features.get(self._host, ()))
+        hooks = self._ctx.hooks
+        if hooks.count("c2s_stream_features", self._host):
+            # Handlers answer synchronously, so the fold has fired already.
+            hooks.fold("c2s_stream_features", self._host, [], self).addCallback(children.extend)
         transport.send(features(children))
 
     # -- before authentication ---------------------------------------------------
@@ -417,10 +585,39 @@ class C2SSession:
             self._close_error("policy-violation", "Use of STARTTLS is required")
         elif uri == NS_SASL:
             self._sasl_element(el)
+        elif (
+            uri == NS_CLIENT
+            and el.name == "iq"
+            and self._ctx.hooks.count("c2s_unauthenticated_iq", self._host)
+        ):
+            self._wait(
+                self._ctx.hooks.fold("c2s_unauthenticated_iq", self._host, None, self, el),
+                self._unauthenticated_reply,
+            )
         elif uri == NS_CLIENT and el.name in _STANZAS:
             self._close_error("not-authorized", "authenticate before sending stanzas")
         else:
             self._unsupported(el)
+
+    def _unauthenticated_reply(self, reply: Element | None) -> None:
+        if reply is None or reply is STOP:
+            self._close_error("not-authorized", "authenticate before sending stanzas")
+        else:
+            self._transport.send(reply)
+            self._start_timer()
+
+    def _other_element(self, el: Element) -> None:
+        """Offer a non-stanza element to ``c2s_stream_element``; unsupported if nobody takes it."""
+        hooks = self._ctx.hooks
+        if not hooks.count("c2s_stream_element", self._host):
+            self._unsupported(el)
+            return
+
+        def taken(every_handler_ran: bool) -> None:
+            if every_handler_ran:
+                self._unsupported(el)
+
+        self._wait(hooks.run("c2s_stream_element", self._host, self, el), taken)
 
     def _unsupported(self, el: Element) -> None:
         self._close_error("unsupported-stanza-type", f"<{el.name}/> in {el.uri} is not supported")
@@ -572,7 +769,7 @@ class C2SSession:
         elif uri in (NS_SASL, NS_STARTTLS):
             self._close_error("policy-violation", "the stream is already authenticated")
         else:
-            self._unsupported(el)
+            self._other_element(el)
 
     def _compress(self, el: Element) -> None:
         transport = self._transport
@@ -627,7 +824,10 @@ class C2SSession:
             reply = error_reply(stanza, condition, text=text)
         except ValueError:
             return
-        self._transport.send(reply)
+        if self._stage == _ESTABLISHED:
+            self._output(reply)
+        else:
+            self._transport.send(reply)
 
     # -- established ---------------------------------------------------------
 
@@ -640,7 +840,7 @@ class C2SSession:
         elif uri in (NS_SASL, NS_STARTTLS):
             self._close_error("policy-violation", "the stream is already authenticated")
         else:
-            self._unsupported(el)
+            self._other_element(el)
 
     def _client_stanza(self, el: Element) -> None:
         attributes = el.attributes
@@ -682,7 +882,7 @@ class C2SSession:
         if iq.hasAttribute("id"):
             reply["id"] = iq["id"]
         reply["to"] = self._jid_str
-        self._transport.send(reply)
+        self._output(reply)
         return True
 
     def _dispatch(self, el: Any) -> None:

@@ -186,7 +186,7 @@ class C2SProtocol:
         if self.parser is not None:
             self.parser.close()
         if self.session is not None:
-            self.session.connection_lost(undelivered)
+            self.session.connection_lost(undelivered, self)
         self.factory.connection_gone(self)
 
     # -- IPushProducer: the transport's write buffer ------------------------------

@@ -57,22 +57,39 @@ def _cannot_run(*args: Any) -> Any:
 def build_registry() -> CommandRegistry:
     """A registry holding every built-in command definition (not runnable)."""
     from mongoose.commands.defs.account import account_commands
+    from mongoose.commands.defs.blocklist import blocklist_commands
+    from mongoose.commands.defs.domain import domain_commands
+    from mongoose.commands.defs.last import last_commands
     from mongoose.commands.defs.offline import offline_commands
+    from mongoose.commands.defs.private import private_commands
     from mongoose.commands.defs.roster import roster_commands
     from mongoose.commands.defs.session import session_commands
     from mongoose.commands.defs.stanza import stanza_commands
+    from mongoose.commands.defs.vcard import vcard_commands
 
     backend = _NoBackend()
     registry = CommandRegistry()
     commands = [
         *account_commands(backend),
+        *domain_commands(backend),
         *session_commands(backend, backend, backend),
         *stanza_commands(backend, _cannot_run, _cannot_run),
         # Registered by mod_roster and mod_offline when they run.
         *roster_commands(_cannot_run, _cannot_run),
         *offline_commands(_cannot_run),
+        # Registered by mod_last, mod_private and mod_vcard when they run.
+        *last_commands(_cannot_run, tuple),
+        *private_commands(_cannot_run),
+        *vcard_commands(_cannot_run),
+        # Registered by mod_blocklist when it runs.
+        *blocklist_commands(_cannot_run),
     ]
     for command in commands:
+        registry.register(command)
+    # Registered by service_admin_extra (legacy flat names) when it runs.
+    from mongoose.commands.defs.admin_extra import SUBMODS, admin_extra_commands
+
+    for command in admin_extra_commands(registry, SUBMODS):
         registry.register(command)
     return registry
 

@@ -77,6 +77,7 @@ class ModuleContext:
         self.router = getattr(node, "router", None)
         self.sessions = getattr(node, "sessions", None)
         self.hooks = node.hooks
+        self.commands = node.commands
         self.log = Logger(namespace=f"mongoose.modules.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
         self._features = node.features
@@ -137,6 +138,7 @@ class ServiceContext:
         self.config = node.config
         self.router = getattr(node, "router", None)
         self.sessions = getattr(node, "sessions", None)
+        self.commands = node.commands
         self.log = Logger(namespace=f"mongoose.services.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
 

@@ -14,6 +14,12 @@ Delivery rules for local users follow RFC 6121 section 8.5:
 * an IQ to a bare JID or the server: the IQ handler registered for the
   payload namespace, else ``service-unavailable`` (RFC 6120 8.5.1 / 10.3.3).
 
+Every delivery to a session runs ``user_receive_packet(stanza, session)``
+(fold; None holds it back, used by ``mod_privacy``); a message handed to at
+least one session then runs ``message_delivered(stanza, to_jid, sessions)``
+(``mod_carboncopy``).  The message fast path is skipped while either hook
+has handlers.
+
 Errors are answered per RFC 6120 section 8, echoing the original stanza, and
 an error is never answered with an error.
 """
@@ -167,7 +173,9 @@ class Router:
         host = to_jid.host
         if to_jid.user is None or not self.is_local(host):
             return False
-        if self.hooks.count("user_receive_packet", host):
+        if self.hooks.count("user_receive_packet", host) or self.hooks.count(
+            "message_delivered", host
+        ):
             return False
         kind = stanza.attributes.get("type") or "normal"
         if kind not in ("chat", "normal", "headline"):
@@ -307,22 +315,33 @@ class Router:
         elif name == "iq":
             await self._route_iq(stanza, from_jid, to_jid)
 
-    async def deliver(self, session, stanza: Element) -> None:
-        """Hand a stanza to a session, through ``user_receive_packet`` when hooked."""
+    async def deliver(self, session, stanza: Element) -> bool:
+        """Hand a stanza to a session, through ``user_receive_packet`` when hooked.
+
+        Returns:
+            False when a ``user_receive_packet`` handler held it back.
+        """
         host = session.jid.host
         if self.hooks.count("user_receive_packet", host):
             stanza = await self.hooks.fold("user_receive_packet", host, stanza, session)
             if stanza is None or stanza is STOP:
-                return
+                return False
         self.stats["out"][stanza.name if stanza.name in _STANZA_NAMES else "other"] += 1
         session.deliver(stanza)
+        return True
+
+    async def _delivered(self, stanza: Element, to_jid: JID, sessions) -> None:
+        """Run ``message_delivered(stanza, to_jid, sessions)`` for sessions that got it."""
+        if sessions and self.hooks.count("message_delivered", to_jid.host):
+            await self.hooks.run("message_delivered", to_jid.host, stanza, to_jid, sessions)
 
     async def _route_message(self, stanza: Element, from_jid, to_jid: JID) -> None:
         kind = stanza.getAttribute("type") or "normal"
         if to_jid.resource is not None:
             session = self.sessions.get(to_jid)
             if session is not None:
-                await self.deliver(session, stanza)
+                if await self.deliver(session, stanza):
+                    await self._delivered(stanza, to_jid, [session])
                 return
             if kind == "groupchat":
                 self.bounce(stanza, "service-unavailable")
@@ -346,8 +365,8 @@ class Router:
             if kind != "headline":
                 top = max(s.priority for s in available)
                 available = [s for s in available if s.priority == top]
-            for session in available:
-                await self.deliver(session, stanza)
+            delivered = [s for s in available if await self.deliver(s, stanza)]
+            await self._delivered(stanza, to_jid, delivered)
             return
         exists = await self._exists(to_jid)
         if not exists:

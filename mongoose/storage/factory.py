@@ -17,15 +17,32 @@ from typing import Any
 from twisted.internet import defer
 
 from mongoose.storage.errors import StorageError, UnsupportedDriverError
-from mongoose.storage.interfaces import IAuthStore, IDatabase, IOfflineStore, IRosterStore
+from mongoose.storage.interfaces import (
+    IAuthStore,
+    IBlocklistStore,
+    IDatabase,
+    IDomainStore,
+    ILastStore,
+    IOfflineStore,
+    IPrivacyStore,
+    IPrivateStore,
+    IRosterStore,
+    IVCardStore,
+)
 from mongoose.storage.sql.auth import SQLAuthStore
+from mongoose.storage.sql.blocklist import SQLBlocklistStore
 from mongoose.storage.sql.database import Database
+from mongoose.storage.sql.domains import SQLDomainStore
 from mongoose.storage.sql.engines.base import ISQLEngine
 from mongoose.storage.sql.engines.postgres import PostgresEngine
 from mongoose.storage.sql.engines.sqlite import SQLiteEngine
+from mongoose.storage.sql.last import SQLLastStore
 from mongoose.storage.sql.migrations import migrate
 from mongoose.storage.sql.offline import SQLOfflineStore
+from mongoose.storage.sql.privacy import SQLPrivacyStore
+from mongoose.storage.sql.private import SQLPrivateStore
 from mongoose.storage.sql.roster import SQLRosterStore
+from mongoose.storage.sql.vcard import SQLVCardStore
 
 __all__ = ["SUPPORTED_DRIVERS", "Stores", "make_engine", "open_stores"]
 
@@ -45,6 +62,12 @@ class Stores:
         engine_name: ``"sqlite"`` or ``"pgsql"``.
         roster: rosters and subscriptions (``mod_roster``).
         offline: messages for offline users (``mod_offline``).
+        last: last logout times and statuses (``mod_last``).
+        private: private XML storage (``mod_private``).
+        vcard: vCards (``mod_vcard``).
+        privacy: privacy lists and blocklists (``mod_privacy``, ``mod_blocking``).
+        blocklist: users barred from logging in (``mod_blocklist``).
+        domains: dynamic domains and domain admin passwords (``domain`` commands).
     """
 
     auth: IAuthStore
@@ -52,6 +75,12 @@ class Stores:
     engine_name: str
     roster: IRosterStore | None = None
     offline: IOfflineStore | None = None
+    last: ILastStore | None = None
+    private: IPrivateStore | None = None
+    vcard: IVCardStore | None = None
+    privacy: IPrivacyStore | None = None
+    blocklist: IBlocklistStore | None = None
+    domains: IDomainStore | None = None
 
     def close(self) -> defer.Deferred[None]:
         """Finish running work, close connections and stop the database threads."""
@@ -125,4 +154,10 @@ async def open_stores(pool: Mapping[str, Any] | None, data_dir: str, reactor: An
         engine_name=engine.name,
         roster=SQLRosterStore(database),
         offline=SQLOfflineStore(database),
+        last=SQLLastStore(database),
+        private=SQLPrivateStore(database),
+        vcard=SQLVCardStore(database),
+        privacy=SQLPrivacyStore(database),
+        blocklist=SQLBlocklistStore(database),
+        domains=SQLDomainStore(database),
     )

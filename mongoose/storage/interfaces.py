@@ -17,8 +17,16 @@ from zope.interface import Attribute, Interface
 
 __all__ = [
     "IAuthStore",
+    "IBlocklistStore",
     "IDatabase",
+    "IDomainStore",
+    "ILastStore",
+    "IPrivateStore",
+    "IVCardStore",
+    "LastActivity",
     "IOfflineStore",
+    "IPrivacyStore",
+    "PrivacyItem",
     "IRosterStore",
     "OfflineMessage",
     "RosterChange",
@@ -346,4 +354,341 @@ class IOfflineStore(Interface):
 
         Returns:
             A Deferred firing the number deleted.
+        """
+
+
+@dataclass(frozen=True)
+class LastActivity:
+    """When a user last logged out and with which status (XEP-0012, ``mod_last``).
+
+    Attributes:
+        seconds: Unix time in whole seconds (UTC).
+        status: the status text of the user's last unavailable presence.
+    """
+
+    seconds: int
+    status: str = ""
+
+
+class ILastStore(Interface):
+    """Each user's last activity (``mod_last``).
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def get_last(domain, username):
+        """The user's last activity.
+
+        Returns:
+            A Deferred firing a :class:`LastActivity`, or None.
+        """
+
+    def set_last(domain, username, seconds, status):
+        """Record (replace) the user's last activity.
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def count_active(domain, since):
+        """Count the domain's users whose last activity is at or after ``since`` (Unix seconds).
+
+        Returns:
+            A Deferred firing an ``int``.
+        """
+
+    def active_users(domain, since):
+        """Usernames of the domain whose last activity is at or after ``since``.
+
+        Returns:
+            A Deferred firing a ``set[str]``.
+        """
+
+    def older_than(domain, before):
+        """The domain's records older than ``before`` (Unix seconds).
+
+        Returns:
+            A Deferred firing a ``dict[str, int]`` of username -> seconds.
+        """
+
+    def remove_user(domain, username):
+        """Delete the user's record.
+
+        Returns:
+            A Deferred firing True, or False if there was none.
+        """
+
+
+class IPrivateStore(Interface):
+    """Private XML storage (XEP-0049, ``mod_private``): XML text per user and namespace.
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def get_private(domain, username, namespaces):
+        """The stored XML of some namespaces.
+
+        Args:
+            domain: the user's domain.
+            username: the user.
+            namespaces: the namespaces wanted.
+
+        Returns:
+            A Deferred firing a ``dict[str, str]`` of namespace -> XML text,
+            holding only the namespaces with data.
+        """
+
+    def set_private(domain, username, items):
+        """Replace the XML of each namespace in ``items`` in one transaction.
+
+        Args:
+            items: a mapping of namespace -> XML text.
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def remove_user(domain, username):
+        """Delete everything the user stored.
+
+        Returns:
+            A Deferred firing the number of namespaces deleted.
+        """
+
+
+class IVCardStore(Interface):
+    """One vCard per user (XEP-0054, ``mod_vcard``).
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def get_vcard(domain, username):
+        """The user's vCard.
+
+        Returns:
+            A Deferred firing the ``<vCard/>`` XML text, or None.
+        """
+
+    def set_vcard(domain, username, vcard, fn="", nickname=""):
+        """Store (replace) the user's vCard.
+
+        Args:
+            vcard: the ``<vCard/>`` XML text.
+            fn: the formatted name, kept lower-cased for searches.
+            nickname: the nickname, kept lower-cased for searches.
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def remove_user(domain, username):
+        """Delete the user's vCard.
+
+        Returns:
+            A Deferred firing True, or False if there was none.
+        """
+
+    def search(domain, criteria, limit=None):
+        """Find vCards of a domain for the user directory (XEP-0055).
+
+        Args:
+            domain: the domain searched.
+            criteria: a mapping with some of ``user``, ``fn`` and
+                ``nickname`` to a text each; a vCard matches when every
+                given field starts with its text, ignoring case.
+            limit: at most this many results (None: all).
+
+        Returns:
+            A Deferred firing a list of ``(username, vcard_xml)`` sorted by
+            username.
+
+        Raises:
+            ValueError: an unknown criterion.
+        """
+
+
+@dataclass(frozen=True)
+class PrivacyItem:
+    """One rule of a privacy list (XEP-0016 section 2.2; ``mod_privacy``).
+
+    Attributes:
+        action: ``allow`` or ``deny``.
+        order: position in the list; rules are tried lowest first.
+        type: ``jid``, ``group``, ``subscription``, or None (the fall-through rule).
+        value: what ``type`` matches (a JID, a group name, a subscription state).
+        stanzas: the kinds it applies to, among ``message``, ``iq``,
+            ``presence-in`` and ``presence-out``; empty means every kind.
+    """
+
+    action: str
+    order: int
+    type: str | None = None
+    value: str = ""
+    stanzas: frozenset[str] = frozenset()
+
+
+class IPrivacyStore(Interface):
+    """Users' privacy lists and default list names (``mod_privacy``, ``mod_blocking``).
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def list_names(domain, username):
+        """The user's list names (sorted) and default list name.
+
+        Returns:
+            A Deferred firing ``(names, default)``; ``default`` is None when unset.
+        """
+
+    def get_list(domain, username, name):
+        """One list's items in order.
+
+        Returns:
+            A Deferred firing a list of :class:`PrivacyItem`, or None when it does not exist.
+        """
+
+    def set_list(domain, username, name, items):
+        """Create or replace a list.
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def remove_list(domain, username, name):
+        """Delete a list; the default name is cleared when it named this list.
+
+        Returns:
+            A Deferred firing True, or False if there was no such list.
+        """
+
+    def set_default(domain, username, name):
+        """Make ``name`` the default list, or clear the default with None.
+
+        Returns:
+            A Deferred firing True, or False when ``name`` is not a list of the user.
+        """
+
+    def remove_user(domain, username):
+        """Delete every list of the user.
+
+        Returns:
+            A Deferred firing the number of lists deleted.
+        """
+
+    def count_users(domain, name):
+        """How many users of ``domain`` have a non-empty list called ``name``.
+
+        Returns:
+            A Deferred firing an ``int``.
+        """
+
+
+class IBlocklistStore(Interface):
+    """Users barred from logging in by an administrator (``mod_blocklist``).
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def get_block(domain, username):
+        """Whether the user is barred.
+
+        Returns:
+            A Deferred firing ``(True, reason or None)``, or ``(False, None)``.
+        """
+
+    def add_block(domain, username, reason):
+        """Bar the user (replacing the reason when barred already).
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def remove_block(domain, username):
+        """Lift the bar.
+
+        Returns:
+            A Deferred firing True, or False if the user was not barred.
+        """
+
+    def list_blocks(domain, limit=None, offset=0):
+        """Barred users of a domain sorted by name.
+
+        Returns:
+            A Deferred firing a list of ``(username, reason or None)``.
+        """
+
+    def count_blocks(domain):
+        """How many users of the domain are barred.
+
+        Returns:
+            A Deferred firing an ``int``.
+        """
+
+
+class IDomainStore(Interface):
+    """Dynamic domains added at run time and their admin passwords (``domain`` commands).
+
+    Every method returns a Deferred; failures are
+    :class:`mongoose.storage.errors.StorageError`.
+    """
+
+    def get_domain(domain):
+        """One dynamic domain.
+
+        Returns:
+            A Deferred firing ``(domain, host_type, enabled)`` or None.
+        """
+
+    def list_domains(host_type=None):
+        """Dynamic domains sorted by name, optionally of one host type.
+
+        Returns:
+            A Deferred firing a list of ``(domain, host_type, enabled)``.
+        """
+
+    def add_domain(domain, host_type):
+        """Insert an enabled domain.
+
+        Returns:
+            A Deferred firing True, or False when the domain exists already.
+        """
+
+    def remove_domain(domain):
+        """Delete the domain and its admin password.
+
+        Returns:
+            A Deferred firing whether the domain existed.
+        """
+
+    def set_enabled(domain, enabled):
+        """Enable or disable the domain.
+
+        Returns:
+            A Deferred firing whether the domain exists.
+        """
+
+    def get_admin_secret(domain):
+        """The stored domain admin password secret (text, never the password).
+
+        Returns:
+            A Deferred firing the text or None.
+        """
+
+    def set_admin_secret(domain, secret):
+        """Store or replace the domain admin password secret.
+
+        Returns:
+            A Deferred firing None.
+        """
+
+    def delete_admin_secret(domain):
+        """Drop the domain admin password.
+
+        Returns:
+            A Deferred firing whether there was one.
         """

@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 CATEGORY = "account"
+#: Upper bound of paging arguments (SQL engines take 32/64-bit integers).
+MAX_PAGE = 2**31 - 1
 
 USER_JID = Jid(require_user=True)
 
@@ -191,9 +193,9 @@ def account_commands(
             security_policy="domain_admin", domain_arg="domain",
             args=(
                 domain_arg,
-                Arg("limit", Int(min=1), "Maximum number of users to return; all when omitted",
+                Arg("limit", Int(min=1, max=MAX_PAGE), "Maximum number of users to return; all when omitted",
                     default=None, example=100),
-                Arg("index", Int(min=0), "Zero-based index of the first user to return",
+                Arg("index", Int(min=0, max=MAX_PAGE), "Zero-based index of the first user to return",
                     default=0, example=0),
             ),
             result=ListOf(STRING), handler=list_users,

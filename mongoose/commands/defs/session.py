@@ -233,6 +233,8 @@ def session_commands(
             description="Get the list of established sessions for a specified domain or globally",
             security_policy="domain_admin", domain_arg="domain",
             args=(domain_opt,), result=ListOf(SESSION), handler=list_sessions,
+            rest=RestBinding(method="GET", path="/sessions/{domain}", result="user",
+                             group="sessions"),
         ),
         Command(
             category=CATEGORY, name="countSessions", action="read",

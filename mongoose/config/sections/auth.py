@@ -22,6 +22,7 @@ from mongoose.config.schema import (
 )
 from mongoose.config.sections.types import file_path, int_or_infinity, non_empty
 from mongoose.config.sections.xmpp_listeners import AUTH_METHODS
+from mongoose.xmpp.sasl.mechanisms import DEFAULT_SASL_MECHANISMS
 
 __all__ = [
     "AUTH_METHODS",
@@ -32,22 +33,6 @@ __all__ = [
     "auth_section",
 ]
 
-#: SASL mechanisms offered when ``sasl_mechanisms`` is not set, in order.
-DEFAULT_SASL_MECHANISMS = (
-    "scram_sha512_plus",
-    "scram_sha512",
-    "scram_sha384_plus",
-    "scram_sha384",
-    "scram_sha256_plus",
-    "scram_sha256",
-    "scram_sha224_plus",
-    "scram_sha224",
-    "scram_sha1_plus",
-    "scram_sha1",
-    "plain",
-    "anonymous",
-    "oauth",
-)
 
 _FAST_MECHANISMS = tuple(
     f"ht_{hash_name}_{binding}"

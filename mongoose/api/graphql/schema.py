@@ -1,0 +1,348 @@
+"""Build MongooseIM-style GraphQL schemas from the command registry.
+
+Follows MongooseIM's ``admin/admin_schema.gql`` and ``user/user_schema.gql``:
+the root ``query`` type has ``checkAuth`` and one field per command
+category (``account``, ``roster`` ...) whose type holds the category's
+``read`` commands; the root ``mutation`` type has the same shape for the
+``create``/``update``/``delete`` commands.  Each command is a field with
+its arguments typed from the registry's closed type set; object results
+become object types named by :class:`mongoose.commands.types.Object`.
+The root ``subscription`` type holds ``stanza.subscribeForMessages``.
+
+The user schema holds the ``user``-policy commands without their identity
+argument (``user`` or ``caller``): the authenticated user is implied.
+
+Resolvers hold no per-command code: they call the request context
+(``info.context``) with the category and command name, see
+:mod:`mongoose.api.graphql.executor`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLEnumValue,
+    GraphQLField,
+    GraphQLInputField,
+    GraphQLInputObjectType,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLString,
+)
+
+from mongoose.api.graphql.scalars import SCALARS
+from mongoose.commands.caller import USER
+from mongoose.commands.registry import Command, CommandRegistry
+from mongoose.commands.types import (
+    ArgType,
+    Bool,
+    DateTime,
+    Domain,
+    Enum,
+    Int,
+    Jid,
+    ListOf,
+    Object,
+    String,
+    Username,
+)
+
+__all__ = ["ADMIN_SCHEMA", "USER_SCHEMA", "build_schema", "type_name_of_category"]
+
+ADMIN_SCHEMA = "admin"
+USER_SCHEMA = "user"
+
+#: MongooseIM's names for enums we know by their values (``global/roster.gql``,
+#: ``admin/session.gql``); other enums get a name from where they are used.
+KNOWN_ENUMS: dict[frozenset[str], str] = {
+    frozenset({"invite", "accept", "decline", "cancel"}): "SubAction",
+    frozenset({"connect", "disconnect"}): "MutualSubAction",
+    frozenset({"available", "error", "probe", "subscribe", "subscribed", "unavailable",
+               "unsubscribe", "unsubscribed"}): "PresenceType",
+    frozenset({"online", "away", "chat", "dnd", "xa"}): "PresenceShow",
+    frozenset({"none", "both", "from", "to"}): "ContactSub",
+}
+
+_NOT_NAME = re.compile(r"[^_0-9A-Za-z]")
+
+
+def _camel(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\W]+", text) if part)
+
+
+def type_name_of_category(category: str, schema: str, operation: str) -> str:
+    """GraphQL type name of a category, e.g. ``AccountAdminMutation``."""
+    return f"{_camel(category)}{_camel(schema)}{_camel(operation)}"
+
+
+def _enum_value_name(value: str) -> str:
+    name = _NOT_NAME.sub("_", value).upper() or "_"
+    return "_" + name if name[0].isdigit() else name
+
+
+class _TypeFactory:
+    """Turns registry types into GraphQL types, one GraphQL type per name."""
+
+    def __init__(self) -> None:
+        self._enums: dict[tuple[str, ...], GraphQLEnumType] = {}
+        self._outputs: dict[str, tuple[Object, GraphQLObjectType]] = {}
+        self._inputs: dict[str, tuple[Object, GraphQLInputObjectType]] = {}
+        self._names: set[str] = set(SCALARS) | {
+            "AuthStatus", "AuthType", "AdminAuthInfo", "UserAuthInfo", "StanzaMap",
+            "StanzaAdminSubscription", "StanzaUserSubscription"}
+
+    def fresh_name(self, name: str) -> str:
+        """A type name not used yet in this schema, based on ``name``."""
+        candidate, n = name, 2
+        while candidate in self._names:
+            candidate, n = f"{name}{n}", n + 1
+        self._names.add(candidate)
+        return candidate
+
+    def enum(self, kind: Enum, context: str) -> GraphQLEnumType:
+        key = kind.values
+        if key not in self._enums:
+            name = self.fresh_name(KNOWN_ENUMS.get(frozenset(key), _camel(context)))
+            values = {_enum_value_name(v): GraphQLEnumValue(v) for v in key}
+            self._enums[key] = GraphQLEnumType(name, values)
+        return self._enums[key]
+
+    def scalar(self, kind: ArgType) -> Any:
+        if isinstance(kind, Jid):
+            return SCALARS["JID"]
+        if isinstance(kind, Domain):
+            return SCALARS["DomainName"]
+        if isinstance(kind, Username):
+            return SCALARS["UserName"]
+        if isinstance(kind, DateTime):
+            return SCALARS["DateTime"]
+        if isinstance(kind, Bool):
+            return GraphQLBoolean
+        if isinstance(kind, Int):
+            if kind.min == 1:
+                return SCALARS["PosInt"]
+            if kind.min == 0:
+                return SCALARS["NonNegInt"]
+            return GraphQLInt
+        if isinstance(kind, String):
+            return GraphQLString
+        raise TypeError(f"no GraphQL type for {kind.label()}")
+
+    def input(self, kind: ArgType, context: str) -> Any:
+        """The GraphQL input type of an argument type (nullable)."""
+        if isinstance(kind, Enum):
+            return self.enum(kind, context)
+        if isinstance(kind, ListOf):
+            return GraphQLList(GraphQLNonNull(self.input(kind.item, context)))
+        if isinstance(kind, Object):
+            return self._input_object(kind)
+        return self.scalar(kind)
+
+    def output(self, kind: ArgType, context: str) -> Any:
+        """The GraphQL output type of a result type (nullable)."""
+        if isinstance(kind, Enum):
+            return self.enum(kind, context)
+        if isinstance(kind, ListOf):
+            return GraphQLList(self.output(kind.item, context))
+        if isinstance(kind, Object):
+            return self._output_object(kind)
+        return self.scalar(kind)
+
+    def _input_object(self, kind: Object) -> GraphQLInputObjectType:
+        known = self._inputs.get(kind.type_name)
+        if known is not None and known[0] == kind:
+            return known[1]
+        base = kind.type_name if kind.type_name.endswith("Input") else kind.type_name + "Input"
+        name = self.fresh_name(base)
+
+        def fields() -> dict[str, GraphQLInputField]:
+            result = {}
+            for fld in kind.fields:
+                gtype = self.input(fld.type, name + _camel(fld.name))
+                result[fld.name] = GraphQLInputField(
+                    gtype if fld.optional else GraphQLNonNull(gtype),
+                    description=fld.description or None,
+                )
+            return result
+
+        gql = GraphQLInputObjectType(name, fields)
+        if known is None:
+            self._inputs[kind.type_name] = (kind, gql)
+        return gql
+
+    def _output_object(self, kind: Object) -> GraphQLObjectType:
+        known = self._outputs.get(kind.type_name)
+        if known is not None and known[0] == kind:
+            return known[1]
+        name = self.fresh_name(kind.type_name)
+
+        def fields() -> dict[str, GraphQLField]:
+            return {
+                fld.name: GraphQLField(
+                    self.output(fld.type, name + _camel(fld.name)),
+                    description=fld.description or None,
+                )
+                for fld in kind.fields
+            }
+
+        gql = GraphQLObjectType(name, fields)
+        if known is None:
+            self._outputs[kind.type_name] = (kind, gql)
+        return gql
+
+
+def _resolve_category(category: str):
+    def resolve(_root: Any, info: Any) -> Any:
+        return info.context.open_category(category)
+
+    return resolve
+
+
+def _resolve_command(command: Command):
+    category, name = command.key
+
+    def resolve(_root: Any, info: Any, **args: Any) -> Any:
+        return info.context.run_command(category, name, args, tuple(info.path.as_list()))
+
+    return resolve
+
+
+def _resolve_check_auth(_root: Any, info: Any) -> Any:
+    return info.context.check_auth()
+
+
+def _auth_types(schema: str) -> GraphQLObjectType:
+    status = GraphQLEnumType(
+        "AuthStatus",
+        {"AUTHORIZED": GraphQLEnumValue("AUTHORIZED", description="Request is authorized"),
+         "UNAUTHORIZED": GraphQLEnumValue("UNAUTHORIZED",
+                                          description="Request is unauthorized")},
+        description="All authorization statuses",
+    )
+    if schema == USER_SCHEMA:
+        return GraphQLObjectType(
+            "UserAuthInfo",
+            {"username": GraphQLField(SCALARS["JID"], description="Authorized as this user"),
+             "authStatus": GraphQLField(status, description="Authorization status")},
+            description="Information about user request authorization",
+        )
+    auth_type = GraphQLEnumType(
+        "AuthType",
+        {"DOMAIN_ADMIN": GraphQLEnumValue("DOMAIN_ADMIN"),
+         "ADMIN": GraphQLEnumValue("ADMIN"),
+         "UNAUTHORIZED": GraphQLEnumValue("UNAUTHORIZED")},
+        description="Who the request is authorized as",
+    )
+    return GraphQLObjectType(
+        "AdminAuthInfo",
+        {"domain": GraphQLField(SCALARS["DomainName"], description="Authorized for a domain"),
+         "authStatus": GraphQLField(GraphQLNonNull(status), description="Authorization status"),
+         "authType": GraphQLField(auth_type, description="Authorized as")},
+        description="Information about admin request authorization",
+    )
+
+
+def _resolve_subscription_category(root: Any, info: Any) -> Any:
+    if root is not None:
+        return root.get("stanza")
+    return info.context.open_category("stanza")
+
+
+def _resolve_subscribe_messages(root: Any, info: Any, **args: Any) -> Any:
+    if root:
+        return root.get("subscribeForMessages")
+    return info.context.subscribe_messages(args)
+
+
+def _subscription_root(schema: str) -> GraphQLObjectType:
+    """MongooseIM's ``stanza.subscribeForMessages`` (``admin/stanza.gql``, ``user/stanza.gql``).
+
+    Not a registry command: its events come from the router, see
+    :mod:`mongoose.api.graphql.subscriptions`.
+    """
+    stanza_map = GraphQLObjectType("StanzaMap", {
+        "sender": GraphQLField(SCALARS["JID"], description="Sender's JID"),
+        "timestamp": GraphQLField(SCALARS["DateTime"], description="Stanza's timestamp"),
+        "stanza_id": GraphQLField(GraphQLString, description="ID of the stanza"),
+        "stanza": GraphQLField(SCALARS["XmlElement"], description="Stanza's data"),
+    }, description="A stanza received by the subscribed user")
+    args = {} if schema == USER_SCHEMA else {
+        "caller": GraphQLArgument(GraphQLNonNull(SCALARS["JID"]),
+                                  description="The user whose messages to receive")}
+    prefix = "Admin" if schema == ADMIN_SCHEMA else "User"
+    category = GraphQLObjectType(f"Stanza{prefix}Subscription", {
+        "subscribeForMessages": GraphQLField(
+            stanza_map, args=args, resolve=_resolve_subscribe_messages,
+            description="Subscribe to a user's incoming messages (over Server-Sent Events)"),
+    })
+    return GraphQLObjectType(f"{prefix}Subscription", {
+        "stanza": GraphQLField(category, resolve=_resolve_subscription_category,
+                               description="Stanza subscriptions"),
+    })
+
+
+def _command_field(command: Command, schema: str, types: _TypeFactory) -> GraphQLField:
+    skip = command.identity_arg if schema == USER_SCHEMA else None
+    args: dict[str, GraphQLArgument] = {}
+    for arg in command.args:
+        if arg.name == skip:
+            continue
+        gtype = types.input(arg.type, _camel(command.name) + _camel(arg.name))
+        args[arg.name] = GraphQLArgument(
+            GraphQLNonNull(gtype) if arg.required else gtype,
+            description=arg.description or None,
+        )
+    result = types.output(command.result, _camel(command.name) + "Result") \
+        if command.result is not None else GraphQLString
+    return GraphQLField(result, args=args, resolve=_resolve_command(command),
+                        description=command.description)
+
+
+def build_schema(registry: CommandRegistry, schema: str = ADMIN_SCHEMA) -> GraphQLSchema:
+    """Generate the GraphQL schema of an endpoint from the registry.
+
+    Args:
+        registry: the commands to expose.
+        schema: ``admin`` (global and domain admins: every command) or
+            ``user`` (the ``user``-policy commands, caller implied).
+
+    Returns:
+        A schema whose resolvers expect the executor's request context.
+    """
+    if schema not in (ADMIN_SCHEMA, USER_SCHEMA):
+        raise ValueError(f"unknown schema {schema!r}")
+    types = _TypeFactory()
+    commands = [c for c in registry.list()
+                if schema == ADMIN_SCHEMA or c.security_policy == USER]
+    roots: dict[str, dict[str, GraphQLField]] = {"query": {}, "mutation": {}}
+    roots["query"]["checkAuth"] = GraphQLField(
+        _auth_types(schema), resolve=_resolve_check_auth, description="Check authorization status")
+    grouped: dict[tuple[str, str], list[Command]] = {}
+    for command in commands:
+        operation = "query" if command.action == "read" else "mutation"
+        grouped.setdefault((operation, command.category), []).append(command)
+    for (operation, category), members in sorted(grouped.items()):
+        fields = {c.name: _command_field(c, schema, types) for c in members}
+        type_name = types.fresh_name(type_name_of_category(category, schema, operation))
+        roots[operation][category] = GraphQLField(
+            GraphQLObjectType(type_name, fields, description=f"{category} commands"),
+            resolve=_resolve_category(category),
+            description=f"{category} commands",
+        )
+    prefix = "Admin" if schema == ADMIN_SCHEMA else "User"
+    query = GraphQLObjectType(f"{prefix}Query", roots["query"],
+                              description=f"Queries available to the {schema} endpoint")
+    mutation = None
+    if roots["mutation"]:
+        mutation = GraphQLObjectType(f"{prefix}Mutation", roots["mutation"],
+                                     description=f"Mutations available to the {schema} endpoint")
+    return GraphQLSchema(query=query, mutation=mutation,
+                         subscription=_subscription_root(schema))

@@ -1,0 +1,382 @@
+"""Dynamic domains and the ``domain`` commands (MongooseIM GraphQL ``domain.gql``).
+
+MongooseIM's ``service_domain_db`` lets an administrator add, remove,
+enable and disable XMPP domains at run time, each with a host type from
+``general.host_types``, and set a password for the domain's administrator.
+:class:`DynamicDomains` is the node's live table of such domains, loaded
+from :class:`mongoose.storage.interfaces.IDomainStore` at start-up and kept
+in step with it; the node asks it whether a domain is served, so a disabled
+domain refuses logins and routing.  Domains of ``general.hosts`` are static:
+they are always served and cannot be changed here.
+
+The admin password is stored as SCRAM-SHA-256 keys (salted PBKDF2), never
+as text, and is checked in constant time.
+
+REST (MongooseIM 6.5 ``/domains/{domain}``): ``GET`` details, ``PUT`` add
+(``{"host_type": ...}``), ``PATCH`` enable/disable (``{"enabled": bool}``,
+through :func:`domain_commands`' ``setDomainEnabled``, which exists for that
+route), ``DELETE`` remove (``{"host_type": ...}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from twisted.internet.threads import deferToThreadPool
+
+from mongoose.auth.password import DEFAULT_ITERATIONS, PasswordSecret, make_secret, verify
+from mongoose.commands.errors import CommandError
+from mongoose.commands.registry import Arg, Command, RestBinding
+from mongoose.commands.types import (
+    BOOL,
+    DOMAIN,
+    STRING,
+    Enum,
+    Field,
+    ListOf,
+    Object,
+    String,
+    bad_request,
+)
+
+__all__ = [
+    "DynamicDomains",
+    "domain_commands",
+    "DOMAIN_INFO",
+    "DOMAIN_WITH_TYPE",
+    "DOMAIN_STATUS",
+    "DOMAIN_TYPE",
+]
+
+CATEGORY = "domain"
+_GROUP = "domain"
+
+#: ``DomainStatus`` of the GraphQL schema (``DELETING`` never lasts here: removal is immediate).
+DOMAIN_STATUS = Enum("ENABLED", "DISABLED", "DELETING", "DELETED")
+#: ``DomainType`` of the GraphQL schema.
+DOMAIN_TYPE = Enum("STATIC", "DYNAMIC")
+
+#: ``Domain`` of the GraphQL schema.
+DOMAIN_INFO = Object(
+    "Domain",
+    [
+        Field("domain", DOMAIN, "Domain name", optional=True),
+        Field("hostType", STRING, "Domain hostType", optional=True),
+        Field("status", DOMAIN_STATUS, "Is domain enabled?", optional=True),
+    ],
+)
+#: ``DomainWithType`` of the GraphQL schema.
+DOMAIN_WITH_TYPE = Object(
+    "DomainWithType",
+    [
+        Field("domain", DOMAIN, "Domain name", optional=True),
+        Field("hostType", STRING, "Domain hostType", optional=True),
+        Field("status", DOMAIN_STATUS, "Is domain enabled?", optional=True),
+        Field("type", DOMAIN_TYPE, "Domain source type", optional=True),
+    ],
+)
+
+#: The hash used for domain admin passwords.
+ADMIN_HASH = "sha256"
+
+
+class DynamicDomains:
+    """The node's dynamic domains: a live table mirrored in the store.
+
+    Args:
+        store: an :class:`~mongoose.storage.interfaces.IDomainStore`.
+        static_hosts: ``general.hosts`` (always served, never changed here).
+        host_types: ``general.host_types``: the host types a domain may have.
+        reactor: the reactor whose thread pool hashes passwords.
+        iterations: PBKDF2 iterations for admin passwords.
+    """
+
+    def __init__(self, store: Any, static_hosts: Iterable[str], host_types: Iterable[str],
+                 reactor: Any, iterations: int = DEFAULT_ITERATIONS):
+        self._store = store
+        self.static_hosts = tuple(static_hosts)
+        self.host_types = tuple(host_types)
+        self._reactor = reactor
+        self._iterations = iterations
+        #: domain -> (host_type, enabled)
+        self._domains: dict[str, tuple[str, bool]] = {}
+
+    async def load(self) -> None:
+        """Read every dynamic domain from the store (at start-up)."""
+        rows = await self._store.list_domains()
+        self._domains = {domain: (host_type, enabled) for domain, host_type, enabled in rows}
+
+    # -- queries -------------------------------------------------------------
+
+    def serves(self, domain: str) -> bool:
+        """True for a static domain or an enabled dynamic one."""
+        if domain in self.static_hosts:
+            return True
+        entry = self._domains.get(domain)
+        return entry is not None and entry[1]
+
+    def is_static(self, domain: str) -> bool:
+        """True for a domain of ``general.hosts``."""
+        return domain in self.static_hosts
+
+    def details(self, domain: str) -> dict[str, Any] | None:
+        """``DomainWithType`` of one domain, or None when unknown."""
+        if domain in self.static_hosts:
+            return {"domain": domain, "hostType": domain, "status": "ENABLED", "type": "STATIC"}
+        entry = self._domains.get(domain)
+        if entry is None:
+            return None
+        return {"domain": domain, "hostType": entry[0],
+                "status": "ENABLED" if entry[1] else "DISABLED", "type": "DYNAMIC"}
+
+    def all(self) -> list[dict[str, Any]]:
+        """``DomainWithType`` of every static and dynamic domain, sorted by name."""
+        names = sorted(set(self.static_hosts) | set(self._domains))
+        return [info for info in (self.details(name) for name in names) if info is not None]
+
+    def enabled_of_type(self, host_type: str) -> list[str]:
+        """Enabled dynamic domains of one host type, sorted."""
+        return sorted(d for d, (t, enabled) in self._domains.items() if t == host_type and enabled)
+
+    # -- changes -------------------------------------------------------------
+
+    def _check_dynamic(self, domain: str) -> tuple[str, bool]:
+        if domain in self.static_hosts:
+            raise CommandError("not_allowed", f"{domain} is a static domain (general.hosts)")
+        entry = self._domains.get(domain)
+        if entry is None:
+            raise CommandError("not_found", f"domain {domain} does not exist")
+        return entry
+
+    def _check_host_type(self, host_type: str) -> None:
+        if not host_type:
+            raise bad_request("hostType", "must not be empty")
+        if host_type not in self.host_types:
+            known = ", ".join(self.host_types) or "none configured"
+            raise CommandError(
+                "not_allowed", f"unknown host type {host_type!r} (general.host_types: {known})")
+
+    async def add(self, domain: str, host_type: str) -> dict[str, Any]:
+        """Add an enabled dynamic domain (idempotent for the same host type).
+
+        Raises:
+            CommandError: ``not_allowed`` for a static domain or unknown host
+                type, ``conflict`` when it exists with another host type.
+        """
+        self._check_host_type(host_type)
+        if domain in self.static_hosts:
+            raise CommandError("not_allowed", f"{domain} is a static domain (general.hosts)")
+        entry = self._domains.get(domain)
+        if entry is None:
+            if not await self._store.add_domain(domain, host_type):
+                row = await self._store.get_domain(domain)
+                entry = (row[1], row[2]) if row else (host_type, True)
+            else:
+                entry = (host_type, True)
+            self._domains[domain] = entry
+        if entry[0] != host_type:
+            raise CommandError(
+                "conflict", f"domain {domain} exists already with host type {entry[0]!r}")
+        return {"domain": domain, "hostType": host_type,
+                "status": "ENABLED" if entry[1] else "DISABLED"}
+
+    async def remove(self, domain: str, host_type: str) -> dict[str, Any]:
+        """Remove a dynamic domain and its admin password.
+
+        Raises:
+            CommandError: ``not_allowed`` for a static domain or another
+                host type, ``not_found`` when unknown.
+        """
+        current, _ = self._check_dynamic(domain)
+        if current != host_type:
+            raise CommandError(
+                "not_allowed", f"domain {domain} has host type {current!r}, not {host_type!r}")
+        await self._store.remove_domain(domain)
+        self._domains.pop(domain, None)
+        return {"domain": domain, "hostType": host_type, "status": "DELETED"}
+
+    async def set_enabled(self, domain: str, enabled: bool) -> dict[str, Any]:
+        """Enable or disable a dynamic domain; a disabled one refuses logins.
+
+        Raises:
+            CommandError: ``not_allowed`` for a static domain, ``not_found``.
+        """
+        host_type, _ = self._check_dynamic(domain)
+        if not await self._store.set_enabled(domain, enabled):
+            self._domains.pop(domain, None)
+            raise CommandError("not_found", f"domain {domain} does not exist")
+        self._domains[domain] = (host_type, enabled)
+        return {"domain": domain, "hostType": host_type,
+                "status": "ENABLED" if enabled else "DISABLED"}
+
+    # -- admin passwords -----------------------------------------------------
+
+    def _known(self, domain: str) -> None:
+        if domain not in self.static_hosts and domain not in self._domains:
+            raise CommandError("not_found", f"domain {domain} does not exist")
+
+    async def set_password(self, domain: str, password: str) -> None:
+        """Store the domain admin password as SCRAM-SHA-256 keys.
+
+        Raises:
+            CommandError: ``not_found`` for an unknown domain, ``bad_request``
+                for an empty or unpreparable password.
+        """
+        self._known(domain)
+        if not password:
+            raise bad_request("password", "must not be empty")
+        try:
+            secret = await deferToThreadPool(
+                self._reactor, self._reactor.getThreadPool(), make_secret,
+                password, "scram", (ADMIN_HASH,), self._iterations)
+        except ValueError as exc:
+            raise bad_request("password", str(exc)) from None
+        await self._store.set_admin_secret(domain, secret.to_columns()[1])
+
+    async def delete_password(self, domain: str) -> bool:
+        """Drop the domain admin password; return whether there was one."""
+        self._known(domain)
+        return await self._store.delete_admin_secret(domain)
+
+    async def check_password(self, domain: str, password: str) -> bool:
+        """True when ``password`` is the domain admin password (constant-time check)."""
+        if not self.serves(domain):
+            return False
+        details = await self._store.get_admin_secret(domain)
+        if not details:
+            return False
+        try:
+            secret = PasswordSecret.from_columns(None, details)
+        except ValueError:
+            return False
+        return await deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), verify, secret, password)
+
+
+def domain_commands(domains: DynamicDomains) -> list[Command]:
+    """Build the ``domain`` commands over the node's :class:`DynamicDomains`.
+
+    Returns:
+        The commands, ready for :meth:`CommandRegistry.register`.
+    """
+
+    async def domains_by_host_type(hostType: str) -> list[str]:
+        return domains.enabled_of_type(hostType)
+
+    async def all_domains() -> list[dict[str, Any]]:
+        return domains.all()
+
+    async def domain_details(domain: str) -> dict[str, Any]:
+        info = domains.details(domain)
+        if info is None:
+            raise CommandError("not_found", f"domain {domain} does not exist")
+        return info
+
+    async def add_domain(domain: str, hostType: str) -> dict[str, Any]:
+        return await domains.add(domain, hostType)
+
+    async def remove_domain(domain: str, hostType: str) -> dict[str, Any]:
+        return await domains.remove(domain, hostType)
+
+    async def enable_domain(domain: str) -> dict[str, Any]:
+        return await domains.set_enabled(domain, True)
+
+    async def disable_domain(domain: str) -> dict[str, Any]:
+        return await domains.set_enabled(domain, False)
+
+    async def set_domain_enabled(domain: str, enabled: bool) -> dict[str, Any]:
+        return await domains.set_enabled(domain, enabled)
+
+    async def set_domain_password(domain: str, password: str) -> str:
+        await domains.set_password(domain, password)
+        return "Domain password set successfully"
+
+    async def delete_domain_password(domain: str) -> str:
+        if not await domains.delete_password(domain):
+            raise CommandError("not_found", f"domain {domain} has no admin password")
+        return "Domain password deleted successfully"
+
+    domain_arg = Arg("domain", DOMAIN, "The XMPP domain", example="example.com")
+    host_type_arg = Arg("hostType", String(), "The host type (general.host_types)",
+                        example="type1")
+    return [
+        Command(
+            category=CATEGORY, name="domainsByHostType", action="read",
+            description="Get all enabled domains by hostType",
+            security_policy="admin", args=(host_type_arg,), result=ListOf(DOMAIN),
+            handler=domains_by_host_type,
+        ),
+        Command(
+            category=CATEGORY, name="allDomains", action="read",
+            description="Get all domains with details",
+            security_policy="admin", result=ListOf(DOMAIN_WITH_TYPE), handler=all_domains,
+        ),
+        Command(
+            category=CATEGORY, name="domainDetails", action="read",
+            description="Get information about the domain",
+            security_policy="domain_admin", domain_arg="domain", args=(domain_arg,),
+            result=DOMAIN_WITH_TYPE, handler=domain_details,
+            rest=RestBinding(method="GET", path="/domains/{domain}", group=_GROUP),
+        ),
+        Command(
+            category=CATEGORY, name="addDomain", action="create",
+            description="Add new domain",
+            security_policy="admin", args=(domain_arg, host_type_arg), result=DOMAIN_INFO,
+            handler=add_domain,
+            rest=RestBinding(method="PUT", path="/domains/{domain}",
+                             body={"host_type": "hostType"}, status=204, result=None,
+                             group=_GROUP),
+        ),
+        Command(
+            category=CATEGORY, name="removeDomain", action="delete",
+            description="Remove domain",
+            security_policy="admin", args=(domain_arg, host_type_arg), result=DOMAIN_INFO,
+            handler=remove_domain,
+            rest=RestBinding(method="DELETE", path="/domains/{domain}",
+                             body={"host_type": "hostType"}, status=204, result=None,
+                             group=_GROUP),
+        ),
+        Command(
+            category=CATEGORY, name="requestRemoveDomain", action="delete",
+            description="Remove domain asynchronously (done at once here)",
+            security_policy="admin", args=(domain_arg, host_type_arg), result=DOMAIN_INFO,
+            handler=remove_domain,
+        ),
+        Command(
+            category=CATEGORY, name="enableDomain", action="update",
+            description="Enable domain",
+            security_policy="admin", args=(domain_arg,), result=DOMAIN_INFO,
+            handler=enable_domain,
+        ),
+        Command(
+            category=CATEGORY, name="disableDomain", action="update",
+            description="Disable domain",
+            security_policy="admin", args=(domain_arg,), result=DOMAIN_INFO,
+            handler=disable_domain,
+        ),
+        Command(
+            category=CATEGORY, name="setDomainEnabled", action="update",
+            description="Enable or disable domain (the REST PATCH /domains/{domain})",
+            security_policy="admin",
+            args=(domain_arg, Arg("enabled", BOOL, "true to enable, false to disable",
+                                  example=True)),
+            result=DOMAIN_INFO, handler=set_domain_enabled,
+            rest=RestBinding(method="PATCH", path="/domains/{domain}",
+                             body={"enabled": "enabled"}, status=204, result=None,
+                             group=_GROUP),
+        ),
+        Command(
+            category=CATEGORY, name="setDomainPassword", action="update",
+            description="Create or update domain admin password",
+            security_policy="domain_admin", domain_arg="domain",
+            args=(domain_arg, Arg("password", String(), "The new password", example="secret")),
+            result=STRING, handler=set_domain_password,
+        ),
+        Command(
+            category=CATEGORY, name="deleteDomainPassword", action="delete",
+            description="Delete domain admin password",
+            security_policy="admin", args=(domain_arg,), result=STRING,
+            handler=delete_domain_password,
+        ),
+    ]

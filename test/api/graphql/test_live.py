@@ -1,0 +1,285 @@
+"""MongooseIM-style GraphQL queries against a started node over a real socket.
+
+Each implemented category gets the queries a MongooseIM operator would send
+(field and argument names from MongooseIM's ``admin/*.gql`` and
+``user/*.gql``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import treq
+from twisted.internet import defer, reactor
+from twisted.trial.unittest import TestCase
+from twisted.web.client import HTTPConnectionPool
+from twisted.web.server import Site
+
+from mongoose.api.graphql.handler import GraphQLHandler
+from test.support.sessions import connect, settle, start_im_node, xml
+
+
+def basic(user: str, password: str) -> dict[str, list[str]]:
+    """An Authorization header for HTTP Basic."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": [f"Basic {token}"]}
+
+
+class LiveTestCase(TestCase):
+    """A node with presence/roster/offline and GraphQL admin and user endpoints on sockets."""
+
+    async def _setup(self):
+        self.node = await start_im_node(self)
+        self.pool = HTTPConnectionPool(reactor, persistent=False)
+        self.urls = {}
+        for endpoint, options in [
+            ("admin", {"schema_endpoint": "admin", "username": "admin", "password": "secret"}),
+            ("user", {"schema_endpoint": "user"}),
+        ]:
+            port = reactor.listenTCP(0, Site(GraphQLHandler(options, self.node)),
+                                     interface="127.0.0.1")
+            self.addCleanup(port.stopListening)
+            self.urls[endpoint] = f"http://127.0.0.1:{port.getHost().port}/api/graphql"
+
+    def setUp(self):
+        return defer.ensureDeferred(self._setup())
+
+    async def gql(self, query, variables=None, endpoint="admin", auth=("admin", "secret")):
+        """POST a query; return the decoded body after checking there are no errors."""
+        body = await self.raw(query, variables, endpoint, auth)
+        self.assertNotIn("errors", body, body)
+        return body["data"]
+
+    async def raw(self, query, variables=None, endpoint="admin", auth=("admin", "secret")):
+        """POST a query; return the decoded body."""
+        response = await treq.post(
+            self.urls[endpoint], json.dumps({"query": query, "variables": variables}).encode(),
+            headers={"Content-Type": ["application/json"], **basic(*auth)}, pool=self.pool)
+        return json.loads(await response.content())
+
+
+class CategoryQueryTests(LiveTestCase):
+    """The MongooseIM query set, per implemented category."""
+
+    async def _account(self):
+        data = await self.gql(
+            'mutation { account { registerUser(domain: "localhost", username: "alice", '
+            'password: "makota") { jid message } } }')
+        self.assertEqual(data["account"]["registerUser"]["jid"], "alice@localhost")
+        data = await self.gql(
+            'query { account { listUsers(domain: "localhost") countUsers(domain: "localhost") '
+            'checkUser(user: "alice@localhost") { exist } '
+            'checkPassword(user: "alice@localhost", password: "makota") { correct } } }')
+        self.assertEqual(data["account"], {
+            "listUsers": ["alice@localhost"], "countUsers": 1,
+            "checkUser": {"exist": True}, "checkPassword": {"correct": True}})
+        await self.gql(
+            'mutation { account { changeUserPassword(user: "alice@localhost", '
+            'newPassword: "new") { jid message } } }')
+        self.assertTrue(await self.node.auth.check_password("alice", "localhost", "new"))
+        await self.gql('mutation { account { removeUser(user: "alice@localhost") { jid } } }')
+        self.assertFalse(await self.node.auth.user_exists("alice", "localhost"))
+
+    def test_account(self):
+        """registerUser, listUsers, countUsers, checkUser, checkPassword, change and remove."""
+        return defer.ensureDeferred(self._account())
+
+    async def _session_and_stanza(self):
+        alice = await connect(self.node, "alice")
+        await connect(self.node, "bob")
+        data = await self.gql(
+            'query { session { listSessions(domain: "localhost") { user } '
+            'countSessions(domain: "localhost") '
+            'countUserResources(user: "alice@localhost") '
+            'listUserSessions(user: "alice@localhost") { user } } }')
+        session = data["session"]
+        self.assertEqual(session["countSessions"], 2)
+        self.assertEqual(session["countUserResources"], 1)
+        self.assertEqual(sorted(s["user"] for s in session["listSessions"]),
+                         ["alice@localhost/res", "bob@localhost/res"])
+        self.assertEqual(session["listUserSessions"], [{"user": "alice@localhost/res"}])
+        data = await self.gql(
+            'mutation($from: JID!, $to: JID!, $body: String!) { stanza { '
+            'sendMessage(from: $from, to: $to, body: $body) { id } } }',
+            {"from": "bob@localhost", "to": "alice@localhost/res", "body": "Hi!"})
+        self.assertTrue(data["stanza"]["sendMessage"]["id"])
+        await settle(self.node)
+        bodies = [str(m.body) for m in alice.take() if m.name == "message"]
+        self.assertEqual(bodies, ["Hi!"])
+        data = await self.gql(
+            'mutation { session { kickUser(user: "bob@localhost", reason: "bye") '
+            '{ jid kicked } } }')
+        self.assertEqual(data["session"]["kickUser"][0]["kicked"], True)
+
+    def test_session_and_stanza(self):
+        """Session listing/counting, sendMessage delivered to a session, kickUser."""
+        return defer.ensureDeferred(self._session_and_stanza())
+
+    async def _roster(self):
+        for name in ("alice", "bob", "carol"):
+            await self.node.auth.register(name, "localhost", "pw")
+        await self.gql(
+            'mutation { roster { addContact(user: "alice@localhost", contact: "bob@localhost", '
+            'name: "Bobby", groups: ["friends"]) } }')
+        data = await self.gql(
+            'query { roster { listContacts(user: "alice@localhost") '
+            '{ jid name groups subscription ask } '
+            'getContact(user: "alice@localhost", contact: "bob@localhost") { name } } }')
+        self.assertEqual(data["roster"]["listContacts"], [{
+            "jid": "bob@localhost", "name": "Bobby", "groups": ["friends"],
+            "subscription": "NONE", "ask": "NONE"}])
+        self.assertEqual(data["roster"]["getContact"], {"name": "Bobby"})
+        await self.gql(
+            'mutation { roster { setMutualSubscription(userA: "alice@localhost", '
+            'userB: "carol@localhost", action: CONNECT) } }')
+        data = await self.gql(
+            'query { roster { getContact(user: "carol@localhost", contact: "alice@localhost")'
+            ' { subscription } } }')
+        self.assertEqual(data["roster"]["getContact"]["subscription"], "BOTH")
+        # The same user over the user endpoint: the caller is implied.
+        data = await self.gql("query { roster { listContacts { jid } } }", endpoint="user",
+                              auth=("alice@localhost", "pw"))
+        self.assertEqual(sorted(c["jid"] for c in data["roster"]["listContacts"]),
+                         ["bob@localhost", "carol@localhost"])
+        await self.gql('mutation { roster { deleteContact(contact: "bob@localhost") } }',
+                       endpoint="user", auth=("alice@localhost", "pw"))
+        data = await self.gql('query { roster { listContacts(user: "alice@localhost") '
+                              '{ jid } } }')
+        self.assertEqual(data["roster"]["listContacts"], [{"jid": "carol@localhost"}])
+
+    def test_roster(self):
+        """addContact, listContacts, getContact, setMutualSubscription, user endpoint."""
+        return defer.ensureDeferred(self._roster())
+
+    async def _offline(self):
+        data = await self.gql(
+            'mutation { offline { deleteExpiredMessages(domain: "localhost") '
+            'deleteOldMessages(domain: "localhost", days: 7) } }')
+        self.assertIsInstance(data["offline"]["deleteExpiredMessages"], str)
+        self.assertIsInstance(data["offline"]["deleteOldMessages"], str)
+
+    def test_offline(self):
+        """deleteExpiredMessages and deleteOldMessages answer a message."""
+        return defer.ensureDeferred(self._offline())
+
+    async def _user_denied(self):
+        for name in ("alice", "bob"):
+            await self.node.auth.register(name, "localhost", "pw")
+        body = await self.raw("query { checkAuth { authStatus } }", endpoint="user",
+                              auth=("alice@localhost", "wrong"))
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "unauthorized")
+        body = await self.raw('query { roster { listContacts(user: "bob@localhost") { jid } } }',
+                              endpoint="user", auth=("alice@localhost", "pw"))
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "bad_request")
+        body = await self.raw("query { checkAuth { authStatus } }",
+                              auth=("admin", "wrong"))
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "unauthorized")
+
+    def test_auth_failures_and_other_users(self):
+        """Wrong passwords are refused; the user schema cannot even name another user."""
+        return defer.ensureDeferred(self._user_denied())
+
+
+class SubscriptionTests(LiveTestCase):
+    """stanza.subscribeForMessages over Server-Sent Events."""
+
+    async def _setup(self):
+        await super()._setup()
+        for endpoint, options in [
+            ("user_sse", {"schema_endpoint": "user", "sse_idle_timeout": 400}),
+            ("admin_sse", {"schema_endpoint": "admin", "sse_idle_timeout": 400}),
+        ]:
+            port = reactor.listenTCP(0, Site(GraphQLHandler(options, self.node)),
+                                     interface="127.0.0.1")
+            self.addCleanup(port.stopListening)
+            self.urls[endpoint] = f"http://127.0.0.1:{port.getHost().port}/api/graphql"
+
+    async def subscribe(self, endpoint, query, auth):
+        """Open a subscription; return (chunks list, Deferred firing at stream end)."""
+        response = await treq.post(
+            self.urls[endpoint], json.dumps({"query": query}).encode(),
+            headers={"Content-Type": ["application/json"], "Accept": ["text/event-stream"],
+                     **basic(*auth)}, pool=self.pool)
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.headers.getRawHeaders(b"content-type")[0],
+                         b"text/event-stream; charset=utf-8")
+        chunks: list[bytes] = []
+        subscribed = defer.Deferred()
+
+        def collect(data):
+            chunks.append(data)
+            if not subscribed.called:
+                subscribed.callback(None)
+
+        done = treq.collect(response, collect)
+        await subscribed
+        return chunks, done
+
+    @staticmethod
+    def events(chunks):
+        """The (event, data) pairs of an SSE body."""
+        text = b"".join(chunks).decode()
+        found = []
+        for block in text.split("\n\n"):
+            fields = dict(line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
+                          for line in block.splitlines() if not line.startswith(":"))
+            if "event" in fields:
+                found.append((fields["event"], fields.get("data", "")))
+        return found
+
+    async def _user_subscription(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        bob = await connect(self.node, "bob")
+        chunks, done = await self.subscribe(
+            "user_sse", "subscription { stanza { subscribeForMessages "
+            "{ sender stanza_id stanza timestamp } } }", ("alice@localhost", "pw"))
+        await bob.send(xml("<message to='alice@localhost' id='m1' type='chat'>"
+                           "<body>Hi over SSE</body></message>"))
+        await settle(self.node)
+        await done
+        events = self.events(chunks)
+        self.assertEqual([e for e, _ in events], ["next", "complete"])
+        payload = json.loads(events[0][1])["data"]["stanza"]["subscribeForMessages"]
+        self.assertEqual(payload["sender"], "bob@localhost/res")
+        self.assertEqual(payload["stanza_id"], "m1")
+        self.assertIn("Hi over SSE", payload["stanza"])
+        self.assertTrue(payload["timestamp"].endswith("Z"))
+        # The subscriber left the session table when the stream ended.
+        data = await self.gql('{ session { countUserResources(user: "alice@localhost") } }')
+        self.assertEqual(data["session"]["countUserResources"], 0)
+
+    def test_user_receives_message_sent_over_c2s(self):
+        """A message sent by a c2s session reaches the user's subscription, then idle ends it."""
+        return defer.ensureDeferred(self._user_subscription())
+
+    async def _admin_subscription(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        bob = await connect(self.node, "bob")
+        chunks, done = await self.subscribe(
+            "admin_sse", 'subscription { stanza { subscribeForMessages(caller: "alice@localhost")'
+            " { sender } } }", ("x", "y"))
+        await bob.send(xml("<message to='alice@localhost'><body>1</body></message>"))
+        await settle(self.node)
+        await done
+        events = self.events(chunks)
+        self.assertEqual(events[0][0], "next")
+        self.assertEqual(json.loads(events[0][1])["data"]["stanza"]["subscribeForMessages"],
+                         {"sender": "bob@localhost/res"})
+
+    def test_admin_subscribes_for_a_user(self):
+        """The admin variant takes the user's JID."""
+        return defer.ensureDeferred(self._admin_subscription())
+
+    async def _denied(self):
+        body = await self.raw(
+            'subscription { stanza { subscribeForMessages(caller: "alice@localhost") '
+            "{ sender } } }", auth=("admin", "wrong"))
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "unauthorized")
+        body = await self.raw(
+            'subscription { stanza { subscribeForMessages(caller: "alice") { sender } } }')
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "bad_request")
+
+    def test_subscription_errors(self):
+        """Wrong credentials and a bad caller JID answer errors instead of a stream."""
+        return defer.ensureDeferred(self._denied())
