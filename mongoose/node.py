@@ -242,6 +242,15 @@ class Node(MultiService):
         value = self.access.match("max_user_sessions", host, _UserRef(user, host), default=None)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
+    async def check_domain_password(self, domain: str, password: str) -> bool:
+        """True when ``password`` is the domain admin password of ``domain``.
+
+        Used by the GraphQL ``domain_admin`` endpoint (login ``admin@DOMAIN``).
+        """
+        if self.domains is None:
+            return False
+        return bool(await self.domains.check_password(domain, password))
+
     async def user_removed(self, user: str, host: str) -> None:
         """After an account is removed: drop its data (``remove_user`` hook), end its sessions."""
         await self.hooks.run("remove_user", host, user, host)

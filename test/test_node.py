@@ -120,3 +120,36 @@ class BuildabilityTests(TestCase):
         self.assertEqual(
             [str(p) for p in problems], ["listen.s2s[0]: s2s listeners are not implemented yet"]
         )
+
+
+class DomainAdminPasswordTests(TestCase):
+    """The node checks domain admin passwords of dynamic domains (GraphQL domain_admin login)."""
+
+    async def test_check_domain_password(self):
+        """A password set with setDomainPassword is accepted; others and unknown domains not."""
+        from mongoose.commands.caller import Caller
+
+        data = os.path.abspath(self.mktemp())
+        config = parse_config(
+            f"""
+            [general]
+              hosts = ["localhost"]
+              host_types = ["tenants"]
+              default_server_domain = "localhost"
+              data_dir = "{data}"
+            """
+        )
+        node = Node(config, reactor=reactor, extensions=ExtensionRegistry())
+        node.startService()
+        await node.ready
+        self.addCleanup(node.stopService)
+        admin = Caller.admin()
+        await node.commands.execute(
+            admin, "domain", "addDomain", {"domain": "acme.test", "hostType": "tenants"}
+        )
+        await node.commands.execute(
+            admin, "domain", "setDomainPassword", {"domain": "acme.test", "password": "s3cret"}
+        )
+        self.assertTrue(await node.check_domain_password("acme.test", "s3cret"))
+        self.assertFalse(await node.check_domain_password("acme.test", "wrong"))
+        self.assertFalse(await node.check_domain_password("other.test", "s3cret"))
