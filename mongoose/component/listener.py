@@ -39,13 +39,13 @@ from twisted.logger import Logger
 
 from mongoose.commands.defs.component import component_commands
 from mongoose.component.registry import ComponentRegistry
-from mongoose.component.shaper import Shaper, shaper_rate
 from mongoose.component.stream import (
     CLOSE_GRACE,
     ComponentEnvironment,
     ComponentSettings,
     ComponentStream,
 )
+from mongoose.listeners.shaper import Shaper, shaper_rate
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.jid import JID
 
@@ -199,7 +199,7 @@ def _shaper_for(node: Any, name: str):
             # MongooseIM 6.0: an access rule whose value names the shaper.
             value = node.access.match(name, default_host, JID(None, domain), default="none")
             rate = shaper_rate(shapers, value) if isinstance(value, str) else None
-        return Shaper(rate, node.reactor) if rate is not None else None
+        return Shaper(rate, node.reactor.seconds) if rate is not None else None
 
     return build
 

@@ -45,8 +45,8 @@ from zope.interface import implementer
 
 from mongoose.component.handshake import handshake_matches, new_stream_id
 from mongoose.component.registry import ComponentConflict, IComponentConnection
-from mongoose.component.shaper import Shaper
 from mongoose.component.stanzas import STANZA_NAMES, from_component, owns, to_component
+from mongoose.listeners.shaper import Shaper
 from mongoose.xmpp.errors import StreamError, error_reply, stream_error_element
 from mongoose.xmpp.framing import DEFAULT_MAX_STANZA_SIZE, XMLStreamParser
 from mongoose.xmpp.jid import JID, InvalidJID

@@ -31,7 +31,7 @@ from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
 from twisted.words.xish.domish import Element
 
-from mongoose.component.shaper import Shaper, shaper_rate
+from mongoose.listeners.shaper import Shaper, shaper_rate
 from mongoose.s2s.outgoing import OutgoingStream
 from mongoose.s2s.resolver import dns_resolver, resolve
 from mongoose.s2s.settings import S2SSettings, settings_from_options
@@ -256,7 +256,7 @@ class S2SManager:
     def shaper(self, name: str) -> Shaper | None:
         """A fresh shaper for a ``[shaper]`` name, or None."""
         rate = shaper_rate(self.config.options.get("shaper", {}), name)
-        return Shaper(rate, self.clock) if rate is not None else None
+        return Shaper(rate, self.clock.seconds) if rate is not None else None
 
     # -- the router's remote route ------------------------------------------------------
 

@@ -17,7 +17,7 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.words.xish.domish import Element
 
-from mongoose.component.shaper import Shaper
+from mongoose.listeners.shaper import Shaper
 from mongoose.s2s.stanzas import to_server
 from mongoose.xmpp.errors import StreamError, stream_error_element
 from mongoose.xmpp.framing import XMLStreamParser

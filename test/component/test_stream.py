@@ -6,13 +6,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from mongoose.component.handshake import handshake_digest
 from mongoose.component.registry import ComponentRegistry
-from mongoose.component.shaper import Shaper
 from mongoose.component.stream import (
     CLOSE_GRACE,
     ComponentEnvironment,
     ComponentSettings,
     ComponentStream,
 )
+from mongoose.listeners.shaper import Shaper
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.framing import XMLStreamParser, parse_element
 from mongoose.xmpp.namespaces import NS_CLIENT, NS_COMPONENT_ACCEPT, NS_STREAMS
@@ -345,7 +345,7 @@ class OpenStreamTests(StreamTestCase):
     def test_shaper_pauses_reading(self):
         """Past the shaper's rate the transport stops reading until the pause is over."""
         self.make()
-        self.env.shaper_for = lambda domain: Shaper(300, self.clock)
+        self.env.shaper_for = lambda domain: Shaper(300, self.clock.seconds)
         self.feed(OPEN.format(to="c.test"))
         self.assertEqual(self.transport.producerState, "producing")
         self.feed("<message from='c.test' to='a@localhost'><body>" + "x" * 300)

@@ -1,9 +1,9 @@
-"""Tests for mongoose.component.shaper: the token bucket of ``[shaper.NAME]``."""
+"""Tests for mongoose.listeners.shaper: the token bucket of ``[shaper.NAME]``."""
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from mongoose.component.shaper import Shaper, shaper_rate
+from mongoose.listeners.shaper import Shaper, shaper_rate
 
 
 class ShaperTests(SynchronousTestCase):
@@ -12,7 +12,7 @@ class ShaperTests(SynchronousTestCase):
     def test_under_rate_never_pauses(self):
         """Reading max_rate bytes spread over a second needs no pause."""
         clock = Clock()
-        shaper = Shaper(1000, clock)
+        shaper = Shaper(1000, clock.seconds)
         for _ in range(10):
             self.assertEqual(shaper.update(100), 0.0)
             clock.advance(0.1)
@@ -20,7 +20,7 @@ class ShaperTests(SynchronousTestCase):
     def test_over_rate_pauses_for_the_excess(self):
         """After the burst, the pause is the time the rate needs for the excess."""
         clock = Clock()
-        shaper = Shaper(1000, clock)
+        shaper = Shaper(1000, clock.seconds)
         self.assertEqual(shaper.update(1000), 0.0)
         self.assertAlmostEqual(shaper.update(500), 0.5)
         clock.advance(0.5)
@@ -29,7 +29,7 @@ class ShaperTests(SynchronousTestCase):
     def test_average_is_max_rate(self):
         """Obeying the pauses, 10 kB at 1 kB/s take about 9 seconds after the burst."""
         clock = Clock()
-        shaper = Shaper(1000, clock)
+        shaper = Shaper(1000, clock.seconds)
         for _ in range(100):
             clock.advance(shaper.update(100))
         self.assertAlmostEqual(clock.seconds(), 9.0, places=6)
