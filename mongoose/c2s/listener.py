@@ -24,8 +24,8 @@ from typing import Any
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from mongoose.c2s.context import C2SContext, C2SSettings
-from mongoose.c2s.proxy_protocol import ProxyProtocolFactory
 from mongoose.c2s.tcp import C2SFactory
+from mongoose.listeners.proxy_protocol import ProxyProtocolFactory
 
 __all__ = ["build_c2s_factory", "check_c2s_listener"]
 

@@ -3,7 +3,7 @@
 :class:`C2SProtocol` is the adapter between a Twisted TCP (or TLS) transport
 and one :class:`~mongoose.c2s.session.C2SSession`:
 
-* input: PROXY header (done by :mod:`mongoose.c2s.proxy_protocol` below it),
+* input: PROXY header (done by :mod:`mongoose.listeners.proxy_protocol` below it),
   TLS (direct, or STARTTLS through ``transport.startTLS``), zlib (XEP-0138,
   with the listener's decompressed-size limit), the shaper (token bucket;
   the transport stops reading while the bucket refills), then the

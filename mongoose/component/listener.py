@@ -264,7 +264,7 @@ def build_component_factory(index: int, options: Mapping[str, Any], node: Any) -
     wrapped = _wrap_tls(path, options, factory)
     if options.get("proxy_protocol"):
         # The PROXY header parser shared with the c2s listener.
-        from mongoose.c2s.proxy_protocol import ProxyProtocolFactory
+        from mongoose.listeners.proxy_protocol import ProxyProtocolFactory
 
         wrapped = ProxyProtocolFactory(wrapped, node.reactor, timeout=settings.state_timeout)
     return wrapped

@@ -103,7 +103,7 @@ def build_s2s_factory(index: int, options: Mapping[str, Any], node: Any) -> Any:
 
         factory = TLSMemoryBIOFactory(creator, False, factory)
     if options.get("proxy_protocol"):
-        from mongoose.c2s.proxy_protocol import ProxyProtocolFactory
+        from mongoose.listeners.proxy_protocol import ProxyProtocolFactory
 
         factory = ProxyProtocolFactory(factory, node.reactor, timeout=environment.state_timeout)
     return factory

@@ -9,9 +9,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from mongoose.acl import AccessRules
 from mongoose.c2s.compression import CompressionError, Deflater, Inflater
-from mongoose.c2s.proxy_protocol import ProxyHeaderError, ProxyHeaderParser
 from mongoose.c2s.shaper import Shaper, ShaperResolver
 from mongoose.config.loader import parse_config
+from mongoose.listeners.proxy_protocol import ProxyHeaderError, ProxyHeaderParser
 from mongoose.xmpp.jid import JID
 
 V2 = b"\r\n\r\n\x00\r\nQUIT\n"
