@@ -148,12 +148,17 @@ class SessionState:
         self.session.send_element(answer)
 
     def acknowledge(self, h: int) -> bool:
-        """Drop what the client acknowledged; False when ``h`` is more than was sent."""
-        done = h - (self.sent - len(self.buffer))
-        if done < 0:
-            return True  # an older acknowledgement
+        """Drop what the client acknowledged; False when ``h`` is more than was sent.
+
+        ``h`` counts modulo 2^32 (XEP-0198 section 4), so the difference with
+        what was already acknowledged is taken modulo 2^32 too: a counter that
+        wrapped past zero still acknowledges the right stanzas, and a value
+        "behind" the last one (by less than 2^31) is an older acknowledgement.
+        """
+        acked = self.sent - len(self.buffer)
+        done = (h - acked) % _H_LIMIT
         if done > len(self.buffer):
-            return False
+            return done >= _H_LIMIT // 2  # an older acknowledgement, else too high
         for _ in range(done):
             self.buffer.popleft()
         return True

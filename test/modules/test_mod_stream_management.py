@@ -321,3 +321,38 @@ class InterfaceTests(SynchronousTestCase):
 
         self.assertTrue(verifyObject(IStreamFilter, SessionState(Module(), object(), None)))
         self.assertTrue(verifyObject(IStreamFilter, ClientState(object(), 5)))
+
+
+class CounterWrapTests(SynchronousTestCase):
+    """``h`` wraps at 2^32 (XEP-0198 section 4) without losing track of the buffer."""
+
+    def state(self, sent: int, unacked: int):
+        """A SessionState that sent ``sent`` stanzas, the last ``unacked`` of them unacknowledged."""
+        from collections import deque
+
+        from mongoose.modules.mod_stream_management import SessionState
+
+        class Module:
+            buffering = True
+
+        state = SessionState(Module(), object(), None)
+        state.sent = sent
+        state.buffer = deque(range(unacked))
+        return state
+
+    def test_wrapped_h_acknowledges(self):
+        """After 2^32 + 3 stanzas, h=1 acknowledges up to the 2^32+1st."""
+        state = self.state(2**32 + 3, 5)  # acknowledged so far: 2^32 - 2
+        self.assertTrue(state.acknowledge(1))
+        self.assertEqual(len(state.buffer), 2)
+
+    def test_older_h_is_ignored(self):
+        """An acknowledgement older than the last one changes nothing."""
+        state = self.state(10, 3)  # 7 acknowledged
+        self.assertTrue(state.acknowledge(5))
+        self.assertEqual(len(state.buffer), 3)
+
+    def test_too_high_h_is_refused(self):
+        """h beyond what was sent is refused, also across the wrap."""
+        self.assertFalse(self.state(10, 3).acknowledge(11))
+        self.assertFalse(self.state(2**32 + 3, 5).acknowledge(4))
