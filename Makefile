@@ -26,9 +26,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/twistd --pidfile= -n mongooseim -c $(CONFIG)
 
-# Start the local services the storage tests use when they are installed but stopped.
+# Start the local services the storage tests use when they are installed but stopped,
+# and install the Debian packages the interoperability tests drive (when root).
 services:
 	@tools/ensure-services.sh
+	@tools/ensure-debs.sh
 
 lint: install
 	$(BIN)/ruff check mongoose test twisted tools

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from mongoose.extensions import ExtensionRegistry
 from mongoose.xmpp.tls import generate_certificates
+from test.support.debian import require_debian_package
 from test.support.processes import REPO, ServerProcess, free_port, http_json, write_config
 
 CONFIG = """
@@ -267,31 +267,12 @@ class SlixmppIMTests(SlixmppTestCase):
         self.assertServerClean()
 
 
-def go_sendxmpp() -> str | None:
-    """Path of go-sendxmpp, installing the Debian package when it is missing."""
-    found = shutil.which("go-sendxmpp")
-    if found is None and shutil.which("apt-get"):
-        subprocess.run(
-            ["apt-get", "install", "-y", "go-sendxmpp"],
-            capture_output=True,
-            timeout=600,
-            check=False,
-        )
-        found = shutil.which("go-sendxmpp")
-    return found
-
-
 class GoSendxmppTests(SlixmppTestCase):
     """go-sendxmpp (another client library, in Go) sends a message slixmpp receives."""
 
     def test_go_sendxmpp_message(self):
         """go-sendxmpp's message over STARTTLS reaches bob's slixmpp client."""
-        tool = go_sendxmpp()
-        if tool is None:
-            reason = "go-sendxmpp is not installed and could not be installed"
-            if os.environ.get("CI") == "true":
-                self.fail(reason)
-            raise SkipTest(reason)
+        tool = require_debian_package("go-sendxmpp", "go-sendxmpp")
         bob = self.client("chat", "receive", "--jid", "bob@localhost", "--password", PASSWORD)
         bob.event("ready")
         done = subprocess.run(

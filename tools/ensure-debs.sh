@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install the Debian packages the third-party interoperability tests use, when
+# they are missing and we may (root with apt-get): go-sendxmpp (a Go XMPP
+# client), prosody (a federation peer) and chromium (GraphiQL in a browser).
+# Installing here, before trial starts, keeps slow downloads out of the tests'
+# own time limits. Without them the tests skip with a printed reason (and fail
+# under CI=true).
+missing=""
+command -v go-sendxmpp >/dev/null 2>&1 || missing="$missing go-sendxmpp"
+[ -x /usr/bin/prosody ] || missing="$missing prosody"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "not installing$missing (needs root and apt-get); those tests will skip"
+    exit 0
+fi
+echo "installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null 2>&1
+    apt-get install -y -q --no-install-recommends $missing >/dev/null 2>&1 ||
+        echo "apt-get could not install$missing; those tests will skip"
+}
+# The prosody package may start the system-wide server; the tests run private
+# instances only, so stop it (it would hold the default ports).
+if command -v prosodyctl >/dev/null 2>&1; then
+    prosodyctl stop >/dev/null 2>&1 || true
+fi
+exit 0
