@@ -47,6 +47,7 @@ CONFIG = """# written by tools/bench/idle_transport.py
 [[listen.http]]
   port = {http_port}
   ip_address = "127.0.0.1"
+  transport.max_connections = "infinity"
   [[listen.http.handlers.mongoose_websocket_handler]]
     host = "_"
     path = "/ws-xmpp"
