@@ -82,6 +82,9 @@ class IModuleContext(Interface):
     def add_feature(namespace):
         """Advertise a service discovery feature on this host."""
 
+    def service(name):
+        """The running instance of global service ``name`` (e.g. ``service_cache``), or None."""
+
 
 class IServiceFactory(Interface):
     """Makes the single instance of a global service; provided by its class."""
@@ -116,6 +119,9 @@ class IServiceContext(Interface):
 
     def add_command(command):
         """Register a mongoose.commands.Command."""
+
+    def service(name):
+        """The running instance of global service ``name`` (e.g. ``service_cache``), or None."""
 
 
 class IHTTPHandlerFactory(Interface):

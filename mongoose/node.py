@@ -7,7 +7,11 @@ the authentication backend, the module runner and one listening service per
 run in one process (federation and cluster tests need that).
 
 Start-up order: open storage (migrations run) -> auth -> core commands ->
-global services -> modules per host -> listeners start accepting.  Stop order
+global services -> modules per host (static hosts, then enabled dynamic domains
+with the modules of their host type) -> listeners start accepting.  Dynamic
+domains start and stop at run time through :meth:`Node.start_domain`,
+:meth:`Node.stop_domain` and :meth:`Node.purge_domain` (the
+:class:`~mongoose.commands.defs.domain.IDomainLifecycle` of the domain table).  Stop order
 is the reverse: listeners stop accepting, ``node_stopping`` runs (sessions
 get ``system-shutdown``), modules and services stop, storage closes.
 """
@@ -31,10 +35,14 @@ from mongoose.acl import AccessRules
 from mongoose.auth.internal import InternalAuth
 from mongoose.commands.defs.account import account_commands
 from mongoose.commands.defs.domain import DynamicDomains, domain_commands
+from mongoose.commands.defs.gdpr import gdpr_commands
+from mongoose.commands.defs.metric import node_metric_commands
+from mongoose.commands.defs.server import LogLevelControl, ServerControl, server_commands
 from mongoose.commands.defs.session import session_commands
 from mongoose.commands.defs.stanza import stanza_commands
+from mongoose.commands.defs.stats import node_stats_commands
 from mongoose.commands.registry import CommandRegistry
-from mongoose.config.loader import Config
+from mongoose.config.loader import Config, load_config
 from mongoose.config.schema import ConfigError
 from mongoose.extensions import ExtensionRegistry
 from mongoose.hooks import HookRegistry
@@ -45,6 +53,7 @@ from mongoose.modules.runtime import DependencyError, ModuleRunner, order_by_dep
 from mongoose.router.router import Router
 from mongoose.router.sessions import SessionManager
 from mongoose.s2s.manager import build_s2s_manager
+from mongoose.services.service_cache import find_cache
 from mongoose.storage.factory import open_stores
 
 __all__ = [
@@ -135,7 +144,7 @@ def check_buildable(config: Config, extensions: ExtensionRegistry) -> list[Confi
             errors.append(
                 ConfigError("auth.methods", f"{method!r} is not available in this version")
             )
-    for host in config.hosts:
+    for host in (*config.hosts, *config.host_types):
         modules = config.modules_for(host)
         try:
             order_by_dependencies(
@@ -257,6 +266,40 @@ class Node(MultiService):
         for session in self.sessions.sessions_of(user, host):
             session.close("not-authorized", "Account removed")
 
+    # -- dynamic domains (IDomainLifecycle) -------------------------------
+
+    async def start_domain(self, domain: str, host_type: str) -> None:
+        """Serve a dynamic domain: start the modules of its host type on it."""
+        try:
+            await self.modules.start_modules(domain, self.config.modules_for(host_type))
+        except BaseException:
+            await self.modules.stop_modules(domain)
+            raise
+        self.log.info("dynamic domain {domain} ({host_type}) is served",
+                      domain=domain, host_type=host_type)
+
+    async def stop_domain(self, domain: str, host_type: str, removed: bool) -> None:
+        """Stop serving a dynamic domain: close its streams, stop its modules.
+
+        Streams end with ``host-gone`` (RFC 6120 section 4.9.3.5: the domain
+        the stream was opened to is no longer serviced here); new streams
+        to it get ``host-unknown``.  On removal the ``remove_domain`` hook
+        runs first, so modules can drop what they keep in memory.
+        """
+        text = f"{domain} has been {'removed' if removed else 'disabled'}"
+        for session in list(self.sessions.all_sessions(domain)):
+            session.close("host-gone", text)
+        if removed:
+            await self.hooks.run("remove_domain", domain, domain, host_type)
+        await self.modules.stop_modules(domain)
+        self.log.info("dynamic domain {domain} is no longer served ({text})",
+                      domain=domain, text=text)
+
+    async def purge_domain(self, domain: str) -> None:
+        """Delete every record of a domain being removed, from every store."""
+        counts = await self.stores.purge_domain(domain)
+        self.log.info("purged {domain}: {counts}", domain=domain, counts=counts)
+
     def _user_exists(self, user: str, host: str):
         if self.auth is None:
             return defer.succeed(False)
@@ -300,7 +343,8 @@ class Node(MultiService):
             reactor=self.reactor,
         )
         self.domains = DynamicDomains(
-            self.stores.domains, self.config.hosts, self.config.host_types, self.reactor
+            self.stores.domains, self.config.hosts, self.config.host_types, self.reactor,
+            lifecycle=self,
         )
         await self.domains.load()
         core_commands = [
@@ -310,12 +354,28 @@ class Node(MultiService):
             ),
             *session_commands(self.sessions, self.hooks, self.reactor),
             *stanza_commands(self.router, self.serves_domain, self._user_exists),
+            *node_stats_commands(self),
+            *node_metric_commands(self),
+            *gdpr_commands(lambda: self.stores, self.serves_domain,
+                           lambda: find_cache(self.modules.service), self.reactor),
+            *server_commands(ServerControl(
+                lambda: self.config, data_dir, LogLevelControl(general["loglevel"]),
+                services=lambda: [n for n, h, _, _ in self.modules.running if h is None],
+                reload=lambda path: load_config(path, self.extensions),
+                stop=lambda: self.reactor.callLater(0, self.reactor.stop),
+                reactor=self.reactor)),
         ]
         for command in core_commands:
             self.commands.register(command)
         await self.modules.start_services(self.config.options.get("services", {}))
         for host in self.config.hosts:
             await self.modules.start_modules(host, self.config.modules_for(host))
+        for domain, host_type in self.domains.enabled():
+            try:
+                await self.start_domain(domain, host_type)
+            except Exception as exc:
+                raise StartupError(f"dynamic domain {domain}: modules of host type "
+                                   f"{host_type!r} failed to start: {exc}") from exc
         for listener in self.listeners:
             try:
                 await listener.listen()

@@ -59,12 +59,16 @@ def build_registry() -> CommandRegistry:
     from mongoose.commands.defs.account import account_commands
     from mongoose.commands.defs.blocklist import blocklist_commands
     from mongoose.commands.defs.domain import domain_commands
+    from mongoose.commands.defs.gdpr import gdpr_commands
     from mongoose.commands.defs.last import last_commands
+    from mongoose.commands.defs.metric import metric_commands
     from mongoose.commands.defs.offline import offline_commands
     from mongoose.commands.defs.private import private_commands
     from mongoose.commands.defs.roster import roster_commands
+    from mongoose.commands.defs.server import LogLevelControl, ServerControl, server_commands
     from mongoose.commands.defs.session import session_commands
     from mongoose.commands.defs.stanza import stanza_commands
+    from mongoose.commands.defs.stats import stats_commands
     from mongoose.commands.defs.vcard import vcard_commands
 
     backend = _NoBackend()
@@ -74,6 +78,10 @@ def build_registry() -> CommandRegistry:
         *domain_commands(backend),
         *session_commands(backend, backend, backend),
         *stanza_commands(backend, _cannot_run, _cannot_run),
+        *gdpr_commands(_cannot_run, _cannot_run),
+        *server_commands(ServerControl(_cannot_run, "", LogLevelControl("warning"))),
+        *stats_commands(*[_cannot_run] * 6),
+        *metric_commands(_cannot_run, _cannot_run, 0.0, tuple),
         # Registered by mod_roster and mod_offline when they run.
         *roster_commands(_cannot_run, _cannot_run),
         *offline_commands(_cannot_run),

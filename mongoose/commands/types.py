@@ -1,8 +1,9 @@
 """The closed set of command argument and result types.
 
 Every command argument and result has one of these types: string, int,
-bool, jid, domain, username, datetime, enum(values), list(T) and
-object(name, fields).  Each type parses a value from
+bool, jid, domain, username, datetime, enum(values), list(T),
+object(name, fields), oneof(name, tag, members) (results only in GraphQL:
+a union) and map(T).  Each type parses a value from
 
 * JSON (REST and GraphQL bodies): :meth:`ArgType.from_json`;
 * command line text (``mongooseimctl``): :meth:`ArgType.from_cli`;
@@ -45,6 +46,8 @@ __all__ = [
     "ListOf",
     "Field",
     "Object",
+    "OneOf",
+    "MapOf",
     "STRING",
     "INT",
     "BOOL",
@@ -575,6 +578,103 @@ class Object(ArgType):
 
     def label(self) -> str:
         return self.type_name
+
+
+@dataclass(frozen=True, init=False)
+class OneOf(ArgType):
+    """One of several :class:`Object` types, told apart by a tag field (a GraphQL union).
+
+    A value is a mapping whose ``tag`` field names its member, e.g. the
+    ``type`` of a MongooseIM ``MetricResult`` (``counter`` -> ``CounterMetric``).
+    """
+
+    type_name: str
+    tag: str
+    members: tuple[tuple[str, Object], ...]
+    name: ClassVar[str] = "oneof"
+
+    def __init__(self, type_name: str, tag: str, members: Mapping[str, Object]):
+        if not members or not all(isinstance(m, Object) for m in members.values()):
+            raise TypeError("OneOf members must be Object types")
+        object.__setattr__(self, "type_name", type_name)
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "members", tuple((str(k), v) for k, v in members.items()))
+
+    def member(self, value: Mapping[str, Any], path: str = "result") -> Object:
+        """The member type of ``value`` (by its tag field).
+
+        Raises:
+            CommandError: ``bad_request`` when the tag names no member.
+        """
+        tag = value.get(self.tag) if isinstance(value, Mapping) else None
+        for key, member in self.members:
+            if key == tag:
+                return member
+        allowed = ", ".join(k for k, _ in self.members)
+        raise bad_request(f"{path}.{self.tag}", f"{_show(tag)} is not one of: {allowed}")
+
+    def from_json(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise bad_request(path, f"expected an object, got {_json_kind(value)}")
+        return self.member(value, path).from_json(value, path)
+
+    def from_text(self, text: str, path: str) -> dict[str, Any]:
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise bad_request(path, "is not a valid JSON object") from None
+        return self.from_json(decoded, path)
+
+    def to_json(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return self.member(value).to_json(value)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": self.name, "name": self.type_name, "tag": self.tag,
+                "members": {k: m.describe() for k, m in self.members}}
+
+    def label(self) -> str:
+        return self.type_name
+
+
+@dataclass(frozen=True)
+class MapOf(ArgType):
+    """A JSON object from free-form string keys to values of type ``value``.
+
+    GraphQL has no maps: the schema shows it as a list of ``{key, value}``
+    entries.
+    """
+
+    value: ArgType
+    name: ClassVar[str] = "map"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.value, ArgType):
+            raise TypeError("MapOf needs an ArgType for its values")
+
+    def from_json(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise bad_request(path, f"expected an object, got {_json_kind(value)}")
+        return {str(k): self.value.from_json(v, f"{path}.{k}") for k, v in value.items()}
+
+    def from_text(self, text: str, path: str) -> dict[str, Any]:
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise bad_request(path, "is not a valid JSON object") from None
+        return self.from_json(decoded, path)
+
+    def to_json(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return {str(k): self.value.to_json(v) for k, v in dict(value).items()}
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": self.name, "values": self.value.describe()}
+
+    def label(self) -> str:
+        return f"map({self.value.label()})"
 
 
 STRING = String()

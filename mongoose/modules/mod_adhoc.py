@@ -10,15 +10,22 @@ XEP-0133 (Service Administration) node names are used where they exist.
 
 Other modules add their own commands through the ``adhoc_local_commands``
 fold hook: ``handler(acc, from_jid, to_jid)`` returns ``acc`` plus
-:class:`AdhocItem` values (this module's own ``ping`` command, as in
-MongooseIM's mod_adhoc, is added that way).
+:class:`AdhocItem` values (one stage, no form; this module's own ``ping``
+command, as in MongooseIM's mod_adhoc, is added that way) or
+:class:`~mongoose.modules.adhoc.flow.AdhocFlow` values (several forms, with
+``next``/``prev``/``complete``/``cancel``; XEP-0133 delete-user is one).
+
+Every command runs as a flow of stages: a registry command is one stage
+(its arguments) or none.  Sessions (``sessionid``) expire
+``session_timeout`` seconds after their last use and a user holds at most
+``max_sessions_per_user``; errors carry the XEP-0050 conditions
+(``bad-action``, ``bad-sessionid``, ``session-expired``, ``malformed-action``).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,20 +41,39 @@ from mongoose.config.schema import Bool as BoolOption
 from mongoose.config.schema import Field as OptionField
 from mongoose.config.schema import Int, Section, Str
 from mongoose.interfaces import IModule, IModuleFactory
+from mongoose.modules.adhoc.delete_user import DELETE_USER_NODE, delete_user_flow
+from mongoose.modules.adhoc.flow import (
+    AdhocFlow,
+    AdhocInputError,
+    AdhocOutcome,
+    FormField,
+    Stage,
+    Values,
+    form_element,
+    submitted_values,
+)
+from mongoose.modules.adhoc.sessions import FlowSession, SessionTable, command_error
 from mongoose.modules.options import iqdisc_field
 from mongoose.router.router import iq_result
 from mongoose.xmpp.errors import StanzaError
 
-__all__ = ["AdhocModule", "AdhocItem", "NS_COMMANDS", "XEP0133_NODES", "command_node"]
+__all__ = [
+    "AdhocFlow",
+    "AdhocItem",
+    "AdhocModule",
+    "NS_COMMANDS",
+    "XEP0133_NODES",
+    "command_node",
+]
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
 NS_ADMIN = "http://jabber.org/protocol/admin"
 
-#: XEP-0133 node -> the registry command (category, name) it runs.
+#: XEP-0133 node -> the registry command (category, name) it runs (``#delete-user`` is
+#: the two-stage :mod:`mongoose.modules.adhoc.delete_user` flow).
 XEP0133_NODES: dict[str, tuple[str, str]] = {
     f"{NS_ADMIN}#add-user": ("account", "registerUser"),
-    f"{NS_ADMIN}#delete-user": ("account", "removeUser"),
     f"{NS_ADMIN}#change-user-password": ("account", "changeUserPassword"),
     f"{NS_ADMIN}#get-registered-users-num": ("account", "countUsers"),
     f"{NS_ADMIN}#get-registered-users-list": ("account", "listUsers"),
@@ -80,15 +106,6 @@ def command_node(command: Command) -> str:
     return _NODE_OF.get(command.key, f"{command.category}/{command.name}")
 
 
-@dataclass
-class _Session:
-    """One multi-step execution in progress."""
-
-    owner: str
-    node: str
-    started: float
-
-
 @provider(IModuleFactory)
 @implementer(IModule)
 class AdhocModule:
@@ -109,7 +126,12 @@ class AdhocModule:
             ),
             "session_timeout": OptionField(
                 Int(min=1), default=600,
-                doc="Seconds an unfinished command session is kept.",
+                doc="Seconds an unfinished command session is kept after its last use.",
+            ),
+            "max_sessions_per_user": OptionField(
+                Int(min=1), default=10,
+                doc="Unfinished command sessions one user may hold; a new one ends the "
+                "least recently used.",
             ),
         },
         doc="Ad-Hoc Commands (XEP-0050) for every registry command.",
@@ -118,8 +140,8 @@ class AdhocModule:
     def start(self, ctx) -> None:
         """Register the commands IQ handler and the disco folds."""
         self.ctx = ctx
-        self.sessions: dict[str, _Session] = {}
-        self._ids = itertools.count(1)
+        self.sessions = SessionTable(ctx.clock, ctx.options["session_timeout"],
+                                     ctx.options["max_sessions_per_user"])
         ctx.add_feature(NS_COMMANDS)
         ctx.iq_handler(NS_COMMANDS, self.handle, scope="server")
         ctx.hook("disco_local_items", self._disco_items)
@@ -158,7 +180,14 @@ class AdhocModule:
         ))
 
     def _own_commands(self, acc, from_jid, to_jid):
-        return [*acc, AdhocItem("ping", "Ping", lambda _: "Pong")]
+        own: list[Any] = [AdhocItem("ping", "Ping", lambda _: "Pong")]
+        caller = self.caller_for(from_jid)
+        if caller.kind == ADMIN and self.ctx.auth is not None:
+            own.append(delete_user_flow(self.registry, caller, self._user_exists))
+        return [*acc, *own]
+
+    def _user_exists(self, user: str, domain: str):
+        return self.ctx.auth.user_exists(user, domain)
 
     # -- disco ----------------------------------------------------------
 
@@ -186,11 +215,11 @@ class AdhocModule:
         if node and _is_user(from_jid):
             found = await self._find(node, from_jid, to_jid)
             if found is not None:
-                name = found.name if isinstance(found, AdhocItem) else found.description
+                name = found.description if isinstance(found, Command) else found.name
                 return [*acc, ("automation", "command-node", name)]
         return acc
 
-    async def _find(self, node: str, from_jid, to_jid) -> Command | AdhocItem | None:
+    async def _find(self, node: str, from_jid, to_jid) -> Command | AdhocItem | AdhocFlow | None:
         """The command behind ``node`` that ``from_jid`` may run, or None."""
         for item in await self._items_for(from_jid, to_jid):
             if item.node == node:
@@ -220,67 +249,146 @@ class AdhocModule:
                 raise StanzaError("forbidden", text="you may not run this command")
             raise StanzaError("item-not-found", text=f"no command {node}")
         action = request.getAttribute("action") or "execute"
+        if action not in _ACTIONS:
+            raise command_error("bad-request", "modify", "malformed-action",
+                                f"unknown action {action!r}")
+        flow = self._flow(found, from_jid)
         sessionid = request.getAttribute("sessionid")
-        if sessionid:
-            self._session(sessionid, from_jid, node)
+        if not sessionid:
             if action == "cancel":
-                del self.sessions[sessionid]
-                return iq_result(iq, _reply(node, sessionid, "canceled"))
-            if action in ("next", "prev"):
-                raise _bad_action(f"this command has one stage; {action} is not available")
-            if action not in ("execute", "complete"):
-                raise _bad_action(f"unknown action {action!r}")
-            del self.sessions[sessionid]
-            return iq_result(iq, await self._run(found, node, sessionid, from_jid, request))
+                raise command_error("bad-request", "modify", "bad-sessionid",
+                                    "there is no session to cancel")
+            if action != "execute":
+                raise _bad_action(f"{action} needs a session; start with execute")
+            if not flow.stages:
+                reply = await self._finish(flow, node, secrets.token_urlsafe(12), from_jid, {})
+                return iq_result(iq, reply)
+            bare = f"{from_jid.user}@{from_jid.host}"
+            session = self.sessions.open(from_jid.full(), bare, node)
+            return iq_result(iq, await self._show(flow, session, from_jid))
+        session = self.sessions.get(sessionid, from_jid.full(), node)
         if action == "cancel":
-            raise _bad_session("there is no session to cancel")
-        if action != "execute":
-            raise _bad_action(f"{action} needs a session; start with execute")
-        sessionid = self._new_session(from_jid, node)
-        if isinstance(found, AdhocItem) or not found.args:
-            del self.sessions[sessionid]
-            return iq_result(iq, await self._run(found, node, sessionid, from_jid, request))
-        return iq_result(iq, _form_stage(found, node, sessionid, self.caller_for(from_jid)))
+            self.sessions.close(sessionid)
+            return iq_result(iq, _reply(node, sessionid, "canceled"))
+        return iq_result(iq, await self._step(flow, session, action, from_jid, request))
 
-    def _exists(self, node: str) -> bool:
-        return any(command_node(c) == node for c in self.registry.list())
-
-    def _new_session(self, from_jid, node: str) -> str:
-        now = time.monotonic()
-        timeout = self.ctx.options["session_timeout"]
-        for key in [k for k, s in self.sessions.items() if now - s.started > timeout]:
-            del self.sessions[key]
-        sessionid = f"{int(time.time())}-{next(self._ids)}"
-        self.sessions[sessionid] = _Session(from_jid.full(), node, now)
-        return sessionid
-
-    def _session(self, sessionid: str, from_jid, node: str) -> _Session:
-        session = self.sessions.get(sessionid)
-        if session is None or session.owner != from_jid.full() or session.node != node:
-            raise _bad_session("unknown or expired session")
-        return session
-
-    async def _run(self, found, node: str, sessionid: str, from_jid, request) -> Element:
+    async def _step(self, flow: AdhocFlow, session: FlowSession, action: str, from_jid,
+                    request: Element) -> Element:
+        """Move a session by ``next``, ``prev``, ``complete`` (or ``execute``: the default)."""
+        last = len(flow.stages) - 1
+        index = min(session.stage, last)
+        if action == "execute":
+            action = "next" if index < last else "complete"
+        submitted = submitted_values(request)
+        if action == "prev":
+            if index == 0:
+                raise _bad_action("this is the first stage; prev is not available")
+            if submitted:
+                session.values[index] = submitted
+            session.stage = index - 1
+            return await self._show(flow, session, from_jid)
+        if action == "next" and index >= last:
+            raise _bad_action("this is the last stage; use complete")
+        if action == "complete" and index < last:
+            raise _bad_action("more stages follow; use next")
+        session.values[index] = submitted
+        stage = flow.stages[index]
         try:
-            if isinstance(found, AdhocItem):
-                text = found.handler(from_jid)
-                if not isinstance(text, str):
-                    text = await text
-                return _reply(node, sessionid, "completed", note=("info", text))
-            raw = _submitted(request)
-            result = await self.registry.execute(
-                self.caller_for(from_jid), found.category, found.name, raw, source="form"
-            )
+            fields = await stage.build(session.merged(index - 1), from_jid)
+            await stage.check(fields, session.merged(index), from_jid)
+        except AdhocInputError as error:
+            return await self._show(flow, session, from_jid, error=error.message)
+        if action == "next":
+            session.stage = index + 1
+            return await self._show(flow, session, from_jid)
+        return await self._finish(flow, session.node, session.sessionid, from_jid,
+                                  session.merged(), session)
+
+    async def _show(self, flow: AdhocFlow, session: FlowSession, from_jid,
+                    error: str | None = None) -> Element:
+        """The current stage's form with the values entered, its actions and an error note."""
+        index = session.stage
+        stage = flow.stages[index]
+        fields = await stage.build(session.merged(index - 1), from_jid)
+        reply = _reply(session.node, session.sessionid, "executing")
+        last = index == len(flow.stages) - 1
+        actions = reply.addElement("actions")
+        actions["execute"] = "complete" if last else "next"
+        if index > 0:
+            actions.addElement("prev")
+        actions.addElement("complete" if last else "next")
+        if error is not None:
+            reply.addElement("note", content=error)["type"] = "error"
+        reply.addChild(form_element(stage, fields, session.values.get(index, {})))
+        return reply
+
+    async def _finish(self, flow: AdhocFlow, node: str, sessionid: str, from_jid,
+                      values: Values, session: FlowSession | None = None) -> Element:
+        """Run the flow; completed with its note, or the last stage again on bad input."""
+        try:
+            outcome = await flow.run(from_jid, values)
+        except AdhocInputError as error:
+            if session is not None:
+                return await self._show(flow, session, from_jid, error=error.message)
+            outcome = AdhocOutcome(error.message, "error")
         except CommandError as error:
             if error.code in ("forbidden", "unknown_command"):
+                if session is not None:
+                    self.sessions.close(session.sessionid)
                 kind = error.kind
                 raise StanzaError(kind.stanza_condition, kind.stanza_type,
                                   text=error.message) from None
-            return _reply(node, sessionid, "completed", note=("error", error.message))
-        reply = _reply(node, sessionid, "completed", note=("info", "Done."))
-        if found.result is not None and result is not None:
-            reply.addChild(_result_form(found, result))
+            outcome = AdhocOutcome(error.message, "error")
+        if session is not None:
+            self.sessions.close(session.sessionid)
+        reply = _reply(node, sessionid, "completed", note=(outcome.note_type, outcome.note))
+        if outcome.form is not None:
+            reply.addChild(outcome.form)
         return reply
+
+    # -- flows ----------------------------------------------------------
+
+    def _exists(self, node: str) -> bool:
+        """True when some requester could run ``node`` (a forbidden, not an unknown, node)."""
+        return node == DELETE_USER_NODE or any(
+            command_node(c) == node for c in self.registry.list())
+
+    def _flow(self, found: Command | AdhocItem | AdhocFlow, from_jid) -> AdhocFlow:
+        """The stages behind a command node."""
+        if isinstance(found, AdhocFlow):
+            return found
+        if isinstance(found, AdhocItem):
+            return AdhocFlow(found.node, found.name, (),
+                             finish=lambda jid, _values: found.handler(jid))
+        return self._registry_flow(found, self.caller_for(from_jid))
+
+    def _registry_flow(self, command: Command, caller: Caller) -> AdhocFlow:
+        """A registry command as a flow: one stage with a field per argument (or none)."""
+        fields = _arg_fields(command, caller)
+        stages = ()
+        if fields:
+            stages = (Stage(command.description, fields,
+                            instructions=f"Fill in the arguments of {command.category}/"
+                            f"{command.name}."),)
+
+        async def finish(_from_jid, values: Values) -> AdhocOutcome:
+            try:
+                result = await self.registry.execute(
+                    caller, command.category, command.name, values, source="form")
+            except CommandError as error:
+                if error.code == "bad_request" and stages:
+                    raise AdhocInputError(error.message) from None
+                raise
+            form = None
+            if command.result is not None and result is not None:
+                form = _result_form(command, result)
+            return AdhocOutcome("Done.", form=form)
+
+        return AdhocFlow(command_node(command), command.description, stages, finish=finish)
+
+
+#: XEP-0050 actions.
+_ACTIONS = ("execute", "next", "prev", "complete", "cancel")
 
 
 def _is_user(jid) -> bool:
@@ -295,11 +403,7 @@ def _child(parent: Element, ns: str, name: str) -> Element | None:
 
 
 def _bad_action(text: str) -> StanzaError:
-    return StanzaError("bad-request", "modify", text=text)
-
-
-def _bad_session(text: str) -> StanzaError:
-    return StanzaError("bad-request", "modify", text=text)
+    return command_error("bad-request", "modify", "bad-action", text)
 
 
 def _reply(node: str, sessionid: str, status: str,
@@ -313,55 +417,23 @@ def _reply(node: str, sessionid: str, status: str,
     return command
 
 
-def _form_stage(command: Command, node: str, sessionid: str, caller: Caller) -> Element:
-    """The executing stage: a form with one field per argument."""
-    reply = _reply(node, sessionid, "executing")
-    actions = reply.addElement("actions")
-    actions["execute"] = "complete"
-    actions.addElement("complete")
-    form = reply.addElement((NS_DATA, "x"))
-    form["type"] = "form"
-    form.addElement("title", content=command.description)
-    form.addElement("instructions", content=f"Fill in the arguments of {command.category}/"
-                    f"{command.name}.")
+def _arg_fields(command: Command, caller: Caller) -> list[FormField]:
+    """One form field per argument of a registry command (a user's own JID is implied)."""
+    fields = []
     for arg in command.args:
         if caller.kind == USER and arg.name == command.identity_arg:
             continue
         kind = arg.type.form_type
         if kind == "text-single" and "password" in arg.name.lower():
             kind = "text-private"
-        fld = form.addElement("field")
-        fld["var"] = arg.name
-        fld["type"] = kind
-        fld["label"] = arg.description or arg.name
-        if arg.required:
-            fld.addElement("required")
-        elif arg.default is not None:
-            for value in arg.type.to_form(arg.default):
-                fld.addElement("value", content=value)
+        defaults: tuple[str, ...] = ()
+        if not arg.required and arg.default is not None:
+            defaults = tuple(arg.type.to_form(arg.default))
         choices = arg.type.item if isinstance(arg.type, ListOf) else arg.type
-        if isinstance(choices, Enum):
-            for value in choices.values:
-                fld.addElement("option").addElement("value", content=value)
-    return reply
-
-
-def _submitted(request: Element) -> dict[str, list[str]]:
-    """Field values of the submitted form (an empty field counts as not given)."""
-    form = _child(request, NS_DATA, "x")
-    if form is None:
-        return {}
-    if form.getAttribute("type") not in (None, "submit"):
-        raise StanzaError("bad-request", "modify", text="expected a submitted form")
-    values: dict[str, list[str]] = {}
-    for fld in form.elements(NS_DATA, "field"):
-        var = fld.getAttribute("var")
-        if not var or var == "FORM_TYPE":
-            continue
-        given = [str(v) for v in fld.elements(NS_DATA, "value")]
-        if any(v != "" for v in given):
-            values[var] = given
-    return values
+        options = tuple(choices.values) if isinstance(choices, Enum) else ()
+        fields.append(FormField(arg.name, kind, arg.description or arg.name,
+                                required=arg.required, values=defaults, options=options))
+    return fields
 
 
 def _result_form(command: Command, result: Any) -> Element:

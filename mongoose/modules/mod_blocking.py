@@ -11,6 +11,10 @@ least one item; set ``<unblock/>`` with items, or empty to unblock
 everyone.  Every change is pushed to all of the user's resources.  When a
 contact becomes blocked, each available resource of the user sends it
 unavailable presence (XEP-0191 section 3.3).
+
+A blocklist holds at most ``max_blocked`` JIDs (every routed stanza is
+checked against it): a ``<block/>`` that would pass the bound is refused
+whole with ``policy-violation`` and a text naming the limit.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 from twisted.words.xish.domish import Element
 from zope.interface import implementer, provider
 
-from mongoose.config.schema import Section
+from mongoose.config.schema import Field, Int, Section
 from mongoose.interfaces import IModule, IModuleFactory
 from mongoose.modules.options import iqdisc_field
 from mongoose.modules.privacy.items import NS_BLOCKING
@@ -52,7 +56,14 @@ class BlockingModule:
     name = "mod_blocking"
     dependencies = ("mod_privacy",)
     options_spec = Section(
-        {"iqdisc": iqdisc_field()},
+        {
+            "iqdisc": iqdisc_field(),
+            "max_blocked": Field(
+                Int(min=1), default=1000,
+                doc="Most JIDs one user's blocklist may hold; a block past it is refused "
+                "with policy-violation. *mongoose extension*",
+            ),
+        },
         doc="Blocking Command (XEP-0191); needs mod_privacy, which enforces the blocks.",
     )
 
@@ -102,6 +113,11 @@ class BlockingModule:
         """Block ``jids`` for ``user``; push and send unavailable presence; fire the new blocks."""
         privacy = await self._privacy()
         already = set(await privacy.blocklist(user))
+        limit = self.ctx.options["max_blocked"]
+        if len(already | set(jids)) > limit:
+            raise StanzaError("policy-violation", "modify",
+                              text=f"a blocklist holds at most {limit} JIDs; "
+                              f"{len(already)} are blocked already")
         # Before the block takes effect, or the presence would be stopped too.
         await self._hide_from(user, [jid for jid in dict.fromkeys(jids) if jid not in already])
         changed = await privacy.change_blocklist(user, block=jids, unblock=())

@@ -82,6 +82,11 @@ class ModuleContext:
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
         self._features = node.features
         self._stream_features = getattr(node, "stream_features", {})
+        self._runner = getattr(node, "modules", None)
+
+    def service(self, name):
+        """The running instance of global service ``name`` (e.g. ``service_cache``), or None."""
+        return None if self._runner is None else self._runner.service(name)
 
     def iq_handler(self, xmlns, handler, scope="server"):
         """Handle IQs with payload namespace ``xmlns`` on this host.
@@ -141,6 +146,11 @@ class ServiceContext:
         self.commands = node.commands
         self.log = Logger(namespace=f"mongoose.services.{name}")
         self._registrations = _Registrations(node.hooks, node.commands, node.features)
+        self._runner = getattr(node, "modules", None)
+
+    def service(self, name):
+        """The running instance of global service ``name`` (e.g. ``service_cache``), or None."""
+        return None if self._runner is None else self._runner.service(name)
 
     def hook(self, name, handler, priority=50, host=None):
         """Register a hook handler for one host or every host."""
@@ -218,13 +228,29 @@ class ModuleRunner:
             await defer.maybeDeferred(instance.start, ctx)
             self.log.debug("module {name} started on {host}", name=name, host=host)
 
+    def service(self, name: str) -> Any | None:
+        """The running instance of global service ``name``, or None."""
+        for running_name, host, instance, _ in self.running:
+            if host is None and running_name == name:
+                return instance
+        return None
+
+    async def stop_modules(self, host: str) -> None:
+        """Stop the modules of one host in reverse start order (a dynamic domain going away)."""
+        mine = [entry for entry in self.running if entry[1] == host]
+        self.running = [entry for entry in self.running if entry[1] != host]
+        for entry in reversed(mine):
+            await self._stop_one(*entry)
+
     async def stop_all(self) -> None:
         """Stop modules and services in reverse start order; failures are logged."""
         while self.running:
-            name, host, instance, ctx = self.running.pop()
-            try:
-                await defer.maybeDeferred(instance.stop)
-            except Exception:
-                self.log.failure("{name} failed to stop cleanly on {host}", name=name, host=host)
-            finally:
-                ctx.release()
+            await self._stop_one(*self.running.pop())
+
+    async def _stop_one(self, name: str, host: str | None, instance: Any, ctx: Any) -> None:
+        try:
+            await defer.maybeDeferred(instance.stop)
+        except Exception:
+            self.log.failure("{name} failed to stop cleanly on {host}", name=name, host=host)
+        finally:
+            ctx.release()

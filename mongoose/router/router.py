@@ -233,7 +233,8 @@ class Router:
         else:
             self.bounce(stanza, "remote-server-not-found", f"{host} is not served here")
 
-    def bounce(self, stanza: Element, condition: str, text: str | None = None) -> None:
+    def bounce(self, stanza: Element, condition: str, text: str | None = None, *,
+               type: str | None = None, app_condition: Element | None = None) -> None:
         """Answer ``stanza`` with a stanza error, unless it must not be answered."""
         self.stats["bounced"][condition] += 1
         kind = stanza.getAttribute("type")
@@ -242,7 +243,7 @@ class Router:
         if not stanza.hasAttribute("from"):
             return
         try:
-            reply = error_reply(stanza, condition, text=text)
+            reply = error_reply(stanza, condition, type, text=text, app_condition=app_condition)
         except ValueError:
             return
         self.route(reply)
@@ -441,7 +442,8 @@ class Router:
             if isinstance(reply, defer.Deferred) or hasattr(reply, "__await__"):
                 reply = await reply
         except StanzaError as exc:
-            self.bounce(iq, exc.condition, exc.text)
+            self.bounce(iq, exc.condition, exc.text, type=exc.type,
+                        app_condition=exc.app_condition)
             return
         except Exception:
             log.failure("IQ handler for {ns} failed", ns=children[0].uri)

@@ -2,8 +2,8 @@
 
 Follows the MongooseIM "service_admin_extra" documentation: the ``submods``
 option (default: all) chooses which groups of commands are registered
-(``accounts``, ``last``, ``private``, ``roster``, ``sessions``, ``stanza``,
-``stats``, ``vcard``); a submod that is not listed registers nothing and an
+(``accounts``, ``gdpr``, ``last``, ``node``, ``private``, ``roster``,
+``sessions``, ``stanza``, ``stats``, ``vcard``); a submod that is not listed registers nothing and an
 unknown one is a configuration error naming it.  The commands themselves are
 defined in :mod:`mongoose.commands.defs.admin_extra` and run the modern
 registry commands, so they appear on every surface (REST, ctl, ad-hoc).
@@ -39,7 +39,13 @@ class AdminExtraService:
     def start(self, ctx) -> None:
         """Register the commands of every configured submod."""
         registry = ctx.commands
-        for command in admin_extra_commands(registry, ctx.options["submods"], time.time()):
+        stores = ctx.stores
+        commands = admin_extra_commands(
+            registry, ctx.options["submods"], time.time(),
+            get_secret=lambda domain, user: stores.auth.get_secret(domain, user),
+            hosts=lambda: ctx.hosts,
+        )
+        for command in commands:
             ctx.add_command(command)
 
     def stop(self) -> None:

@@ -51,6 +51,9 @@ SUPPORTED_DRIVERS = ("pgsql", "sqlite")
 
 _POOL_PATH = "outgoing_pools.rdbms.default"
 
+#: Stores emptied by :meth:`Stores.purge_domain`, user data first, accounts last.
+_PURGE_ORDER = ("offline", "roster", "last", "private", "vcard", "privacy", "blocklist", "auth")
+
 
 @dataclass(frozen=True)
 class Stores:
@@ -81,6 +84,21 @@ class Stores:
     privacy: IPrivacyStore | None = None
     blocklist: IBlocklistStore | None = None
     domains: IDomainStore | None = None
+
+    async def purge_domain(self, domain: str) -> dict[str, int]:
+        """Delete every record of ``domain`` from every store, accounts last.
+
+        The dynamic domain's own row (``domains``) is left to the caller.
+
+        Returns:
+            Store name -> rows deleted.
+        """
+        counts: dict[str, int] = {}
+        for name in _PURGE_ORDER:
+            store = getattr(self, name)
+            if store is not None:
+                counts[name] = await store.remove_domain(domain)
+        return counts
 
     def close(self) -> defer.Deferred[None]:
         """Finish running work, close connections and stop the database threads."""

@@ -75,6 +75,13 @@ class IAuthStore(Interface):
             A Deferred firing True, or False if there is no such user.
         """
 
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
+        """
+
     def remove_user(domain, username):
         """Delete a user.
 
@@ -102,6 +109,14 @@ class IAuthStore(Interface):
 
         Returns:
             A Deferred firing an ``int``.
+        """
+
+    def get_created_at(domain, username):
+        """When the account was created (for GDPR data retrieval).
+
+        Returns:
+            A Deferred firing a timezone-aware UTC ``datetime``, or None if
+            there is no such user.
         """
 
     def user_exists(domain, username):
@@ -265,6 +280,13 @@ class IRosterStore(Interface):
             by ``change`` arrives unchanged.
         """
 
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
+        """
+
     def remove_user(domain, username):
         """Delete a user's roster and version.
 
@@ -349,6 +371,13 @@ class IOfflineStore(Interface):
             A Deferred firing the number deleted.
         """
 
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
+        """
+
     def remove_user(domain, username):
         """Delete every message waiting for a user.
 
@@ -412,6 +441,13 @@ class ILastStore(Interface):
             A Deferred firing a ``dict[str, int]`` of username -> seconds.
         """
 
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
+        """
+
     def remove_user(domain, username):
         """Delete the user's record.
 
@@ -440,6 +476,13 @@ class IPrivateStore(Interface):
             holding only the namespaces with data.
         """
 
+    def all_private(domain, username):
+        """Everything the user stored (for GDPR data retrieval).
+
+        Returns:
+            A Deferred firing a ``dict[str, str]`` of namespace -> XML text.
+        """
+
     def set_private(domain, username, items):
         """Replace the XML of each namespace in ``items`` in one transaction.
 
@@ -448,6 +491,13 @@ class IPrivateStore(Interface):
 
         Returns:
             A Deferred firing None.
+        """
+
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
         """
 
     def remove_user(domain, username):
@@ -482,6 +532,13 @@ class IVCardStore(Interface):
 
         Returns:
             A Deferred firing None.
+        """
+
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
         """
 
     def remove_user(domain, username):
@@ -572,6 +629,13 @@ class IPrivacyStore(Interface):
             A Deferred firing True, or False when ``name`` is not a list of the user.
         """
 
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
+        """
+
     def remove_user(domain, username):
         """Delete every list of the user.
 
@@ -620,6 +684,13 @@ class IBlocklistStore(Interface):
 
         Returns:
             A Deferred firing a list of ``(username, reason or None)``.
+        """
+
+    def remove_domain(domain):
+        """Delete this store's records of every user of ``domain`` (the domain is removed).
+
+        Returns:
+            A Deferred firing the number of rows deleted.
         """
 
     def count_blocks(domain):

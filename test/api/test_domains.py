@@ -21,7 +21,7 @@ from mongoose.commands.errors import CommandError
 from mongoose.config.loader import parse_config
 from mongoose.extensions import ExtensionRegistry
 from mongoose.node import Node
-from test.c2s.support import connect
+from test.c2s.support import HEADER, connect
 from test.modules.nodes import RecordingSession
 from test.support.processes import free_port
 
@@ -43,11 +43,14 @@ CONFIG = """
 class NodeAPITestCase(TestCase):
     """A node with host types, its admin REST API on a loopback port and a c2s listener."""
 
+    #: The config file (``{data}`` and ``{port}`` are filled in).
+    config_text = CONFIG
+
     async def start(self, data: str | None = None) -> Node:
         """Start (or restart on ``data``) the node and the API client."""
         self.data = data or os.path.abspath(self.mktemp())
         self.port = free_port()
-        config = parse_config(CONFIG.format(data=self.data, port=self.port))
+        config = parse_config(self.config_text.format(data=self.data, port=self.port))
         node = Node(config, reactor=reactor, extensions=ExtensionRegistry())
         node.startService()
         await node.ready
@@ -178,6 +181,162 @@ class DomainTests(NodeAPITestCase):
             await node.commands.execute(admin, "domain", "setDomainPassword",
                                         {"domain": "missing.example", "password": "x"})
         self.assertEqual(raised.exception.code, "not_found")
+
+
+LIFECYCLE_CONFIG = CONFIG + """
+[modules.mod_disco]
+
+[[host_config]]
+  host_type = "type1"
+  [host_config.modules.mod_disco]
+  [host_config.modules.mod_roster]
+  [host_config.modules.mod_presence]
+  [host_config.modules.mod_offline]
+
+[[host_config]]
+  host_type = "type2"
+  [host_config.modules.mod_disco]
+"""
+
+NS_ROSTER = "jabber:iq:roster"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+
+
+class DomainLifecycleTests(NodeAPITestCase):
+    """A dynamic domain runs the modules of its host type while it is enabled."""
+
+    config_text = LIFECYCLE_CONFIG
+
+    async def login(self, user: str, domain: str, password: str = "secret"):
+        """A c2s client that logged in as ``user@domain`` over TCP and bound a resource."""
+        client = await connect(self.port)
+        self.addCleanup(client.transport.loseConnection)
+        await client.open(domain)
+        answer = await client.auth_plain(user, password)
+        self.assertEqual(answer.name, "success", answer.toXml())
+        client.reset()
+        await client.open(domain)
+        await client.bind("res")
+        return client
+
+    async def iq(self, client, to: str, xmlns: str, ident: str):
+        """Send an IQ get with an empty ``query`` of ``xmlns``; return the answer."""
+        target = f" to='{to}'" if to else ""
+        client.send(f"<iq type='get' id='{ident}'{target}><query xmlns='{xmlns}'/></iq>")
+        while True:
+            answer = await client.element()
+            if answer.name == "iq" and answer.getAttribute("id") == ident:
+                return answer
+
+    async def register(self, user: str, domain: str) -> None:
+        """Register an account through the ``registerUser`` command."""
+        await self.node.commands.execute(Caller.admin(), "account", "registerUser",
+                                         {"domain": domain, "username": user,
+                                          "password": "secret"})
+
+    async def test_added_domain_is_fully_served(self):
+        """Roster, disco and offline messages work for a domain added at run time."""
+        node = await self.start()
+        self.assertEqual(await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"}),
+                         (204, None))
+        await self.register("carol", "dyn.example")
+        await self.register("dave", "dyn.example")
+        await node.commands.execute(Caller.admin(), "stanza", "sendMessage", {
+            "from": "dave@dyn.example", "to": "carol@dyn.example", "body": "while away"})
+        self.assertEqual(await node.stores.offline.count_messages("dyn.example", "carol"), 1)
+        client = await self.login("carol", "dyn.example")
+        roster = await self.iq(client, "", NS_ROSTER, "r1")
+        self.assertEqual(roster["type"], "result", roster.toXml())
+        info = await self.iq(client, "dyn.example", NS_DISCO_INFO, "d1")
+        self.assertEqual(info["type"], "result", info.toXml())
+        client.send("<presence/>")
+        while True:
+            stanza = await client.element()
+            if stanza.name == "message":
+                break
+        self.assertEqual(str(stanza.body), "while away")
+
+    async def test_modules_follow_the_host_type(self):
+        """A type2 domain runs only type2's modules: no roster there."""
+        await self.start()
+        await self.call("PUT", "/domains/two.example", {"host_type": "type2"})
+        await self.register("erin", "two.example")
+        client = await self.login("erin", "two.example")
+        info = await self.iq(client, "two.example", NS_DISCO_INFO, "d1")
+        self.assertEqual(info["type"], "result")
+        roster = await self.iq(client, "", NS_ROSTER, "r1")
+        self.assertEqual(roster["type"], "error", roster.toXml())
+        running = [n for n, h, _, _ in self.node.modules.running if h == "two.example"]
+        self.assertEqual(running, ["mod_disco"])
+
+    async def test_disable_closes_streams_and_enable_serves_again(self):
+        """Disabling ends sessions with host-gone and stops the modules; enabling restarts them."""
+        node = await self.start()
+        await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"})
+        await self.register("carol", "dyn.example")
+        client = await self.login("carol", "dyn.example")
+        running = sorted(n for n, h, _, _ in node.modules.running if h == "dyn.example")
+        self.assertEqual(running, ["mod_disco", "mod_offline", "mod_presence", "mod_roster"])
+        await self.call("PATCH", "/domains/dyn.example", {"enabled": False})
+        error = await client.closed_with()
+        self.assertEqual((error.condition, error.text), ("host-gone", "dyn.example has been disabled"))
+        self.assertEqual([n for n, h, _, _ in node.modules.running if h == "dyn.example"], [])
+        self.assertEqual(node.features.get("dyn.example", []), [])
+        self.assertEqual(node.sessions.count("dyn.example"), 0)
+        refused = await connect(self.port)
+        self.addCleanup(refused.transport.loseConnection)
+        refused.send(HEADER.format(to="dyn.example"))
+        self.assertEqual((await refused.closed_with()).condition, "host-unknown")
+        await self.call("PATCH", "/domains/dyn.example", {"enabled": True})
+        client = await self.login("carol", "dyn.example")
+        roster = await self.iq(client, "", NS_ROSTER, "r2")
+        self.assertEqual(roster["type"], "result")
+
+    async def test_remove_closes_streams_and_purges_data(self):
+        """Removing ends sessions, stops modules and deletes the domain's users and data."""
+        node = await self.start()
+        await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"})
+        await node.auth.register("keep", "localhost", "secret")
+        await self.register("carol", "dyn.example")
+        await self.register("dave", "dyn.example")
+        await node.commands.execute(Caller.admin(), "stanza", "sendMessage", {
+            "from": "carol@dyn.example", "to": "dave@dyn.example", "body": "hi"})
+        client = await self.login("carol", "dyn.example")
+        client.send("<iq type='set' id='r1'><query xmlns='jabber:iq:roster'>"
+                    "<item jid='dave@dyn.example'/></query></iq>")
+        while (await client.element()).getAttribute("id") != "r1":
+            pass
+        self.assertEqual(len(await node.stores.roster.get_items("dyn.example", "carol")), 1)
+        self.assertEqual(await self.call("DELETE", "/domains/dyn.example",
+                                         {"host_type": "type1"}), (204, None))
+        error = await client.closed_with()
+        self.assertEqual((error.condition, error.text), ("host-gone", "dyn.example has been removed"))
+        self.assertEqual(await node.auth.user_exists("carol", "dyn.example"), False)
+        self.assertEqual(await node.stores.auth.count_users("dyn.example"), 0)
+        self.assertEqual(await node.stores.roster.get_items("dyn.example", "carol"), [])
+        self.assertEqual(await node.stores.offline.count_messages("dyn.example", "dave"), 0)
+        self.assertTrue(await node.auth.user_exists("keep", "localhost"))
+        self.assertEqual([n for n, h, _, _ in node.modules.running if h == "dyn.example"], [])
+        # Added again, the domain starts empty and is served.
+        await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"})
+        self.assertEqual(await node.stores.auth.count_users("dyn.example"), 0)
+        await self.register("carol", "dyn.example")
+        await self.login("carol", "dyn.example")
+
+    async def test_persisted_domains_start_their_modules(self):
+        """After a restart, enabled dynamic domains run their modules, disabled ones do not."""
+        node = await self.start()
+        await self.call("PUT", "/domains/a.example", {"host_type": "type1"})
+        await self.call("PUT", "/domains/b.example", {"host_type": "type1"})
+        await self.call("PATCH", "/domains/b.example", {"enabled": False})
+        await node.stopService()
+        node = await self.start(self.data)
+        hosts = {h for _, h, _, _ in node.modules.running}
+        self.assertIn("a.example", hosts)
+        self.assertNotIn("b.example", hosts)
+        await self.register("carol", "a.example")
+        client = await self.login("carol", "a.example")
+        self.assertEqual((await self.iq(client, "", NS_ROSTER, "r1"))["type"], "result")
 
 
 class SessionsRouteTests(NodeAPITestCase):

@@ -22,7 +22,9 @@ from mongoose.commands.types import (
     Int,
     Jid,
     ListOf,
+    MapOf,
     Object,
+    OneOf,
 )
 
 PAYLOAD = Object("Payload", [Field("jid", JID), Field("count", INT),
@@ -249,6 +251,35 @@ class ObjectTests(BadInputMixin, SynchronousTestCase):
         self.assertEqual(info["name"], "Payload")
         self.assertEqual([f["name"] for f in info["fields"]], ["jid", "count", "note"])
         self.assertTrue(info["fields"][2]["optional"])
+
+
+class OneOfAndMapTests(BadInputMixin, SynchronousTestCase):
+    """oneof (a union told apart by a tag field) and map (free-form keys)."""
+
+    SHAPE = OneOf("Shape", "kind", {
+        "circle": Object("Circle", [Field("kind", STRING), Field("r", INT)]),
+        "square": Object("Square", [Field("kind", STRING), Field("side", INT)]),
+    })
+
+    def test_one_of_picks_the_member_by_tag(self):
+        """Serialising uses the tagged member's fields; an unknown tag is named."""
+        self.assertEqual(self.SHAPE.to_json({"kind": "circle", "r": 2, "side": 9}),
+                         {"kind": "circle", "r": 2})
+        self.assertEqual(self.SHAPE.from_json({"kind": "square", "side": 3}, "s"),
+                         {"kind": "square", "side": 3})
+        self.assertBad(self.SHAPE.from_json, {"kind": "blob"}, "s", mentions="s.kind")
+        self.assertEqual(self.SHAPE.label(), "Shape")
+        self.assertEqual(sorted(self.SHAPE.describe()["members"]), ["circle", "square"])
+
+    def test_map(self):
+        """A map keeps its keys and types its values."""
+        counts = MapOf(INT)
+        self.assertEqual(counts.to_json({"a": 1.0, "b": 2}), {"a": 1, "b": 2})
+        self.assertEqual(counts.from_json({"a": 1}, "m"), {"a": 1})
+        self.assertBad(counts.from_json, {"a": "x"}, "m", mentions="m.a")
+        self.assertBad(counts.from_json, [1], "m", mentions="m")
+        self.assertEqual(counts.from_cli('{"a": 3}', "m"), {"a": 3})
+        self.assertEqual(counts.label(), "map(int)")
 
 
 class ClosedSetTests(SynchronousTestCase):

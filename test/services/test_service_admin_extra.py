@@ -1,6 +1,6 @@
 """service_admin_extra: submods, config errors and legacy commands run on a real node."""
 
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mongoose.commands.caller import Caller
 from mongoose.commands.errors import CommandError
@@ -149,3 +149,224 @@ class LegacyModuleCommandTests(TestCase):
                            timestamp=str(int(time.time())), status="fishing")
         self.assertEqual(await self.run_cmd("accounts", "num_active_users", host="localhost",
                                             days="1"), 1)
+
+
+class CheckPasswordHashTests(TestCase):
+    """accounts check_password_hash: possible with plain storage only."""
+
+    def run_cmd(self, node, command, /, **args):
+        """Run a legacy command as the admin, with CLI-style text arguments."""
+        return node.commands.execute(Caller.admin(), "accounts", command, args, source="cli")
+
+    async def test_plain_storage(self):
+        """With plain passwords an md5 or sha hex hash is checked; a wrong one is forbidden."""
+        import hashlib
+
+        node = await start_node(self, ALL + '[auth.password]\nformat = "plain"\n')
+        await node.auth.register("ivy", "localhost", "kot")
+        for method, fun in (("md5", hashlib.md5), ("sha", hashlib.sha1)):
+            digest = fun(b"kot").hexdigest().upper()
+            self.assertEqual(await self.run_cmd(node, "check_password_hash", user="ivy",
+                                                host="localhost", passwordhash=digest,
+                                                hashmethod=method), "Password hash is correct")
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd(node, "check_password_hash", user="ivy", host="localhost",
+                               passwordhash=hashlib.md5(b"dog").hexdigest(), hashmethod="md5")
+        self.assertEqual(caught.exception.code, "forbidden")
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd(node, "check_password_hash", user="ivy", host="localhost",
+                               passwordhash="00", hashmethod="sha512")
+        self.assertEqual((caught.exception.code, caught.exception.arg),
+                         ("bad_request", "hashmethod"))
+
+    async def test_scram_storage(self):
+        """With SCRAM storage the check is not_allowed and says why; a ghost is not_found."""
+        node = await start_node(self, ALL)
+        await node.auth.register("ivy", "localhost", "kot")
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd(node, "check_password_hash", user="ivy", host="localhost",
+                               passwordhash="00", hashmethod="md5")
+        self.assertEqual(caught.exception.code, "not_allowed")
+        self.assertIn("SCRAM", caught.exception.message)
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd(node, "check_password_hash", user="ghost", host="localhost",
+                               passwordhash="00", hashmethod="md5")
+        self.assertEqual(caught.exception.code, "not_found")
+
+
+class RosterFileTests(SynchronousTestCase):
+    """The push_roster file formats."""
+
+    def test_csv(self):
+        """CSV lines jid,name,groups with an optional header and comments."""
+        from mongoose.commands.defs.admin_extra import parse_roster_file
+
+        text = "jid,name,groups\n# a comment\nbob@localhost,Bob,Work;Friends\ncarol@localhost\n"
+        self.assertEqual(parse_roster_file(text), [
+            {"jid": "bob@localhost", "name": "Bob", "groups": ["Work", "Friends"]},
+            {"jid": "carol@localhost", "name": "carol", "groups": []},
+        ])
+
+    def test_erlang_terms(self):
+        """MongooseIM's Erlang term files, with strings or binaries."""
+        from mongoose.commands.defs.admin_extra import parse_roster_file
+
+        text = '[{<<"bob">>, <<"localhost">>, <<"Workers">>, <<"Bob B">>},\n' \
+               ' {"carol", "localhost", "", "Carol"}].\n'
+        self.assertEqual(parse_roster_file(text), [
+            {"jid": "bob@localhost", "name": "Bob B", "groups": ["Workers"]},
+            {"jid": "carol@localhost", "name": "Carol", "groups": []},
+        ])
+
+    def test_bad_lines(self):
+        """A line without a user JID, or terms of the wrong shape, are ValueError."""
+        from mongoose.commands.defs.admin_extra import parse_roster_file
+
+        for text in ("localhost,Server\n", '[{"bob", "localhost"}].'):
+            with self.assertRaises(ValueError):
+                parse_roster_file(text)
+
+
+class RosterAndVcardExtraTests(TestCase):
+    """process_rosteritems, push_roster*, and the vcard2 commands on a real node."""
+
+    async def setUp(self):
+        """A node with admin_extra, mod_roster and mod_vcard, and users."""
+        self.node = await start_node(
+            self, ALL + "[modules.mod_roster]\n[modules.mod_vcard]\n")
+        for user in ("alice", "bob", "carol"):
+            await self.node.auth.register(user, "localhost", "pw")
+
+    def run_cmd(self, category, command, /, **args):
+        """Run a legacy command as the admin, with CLI-style text arguments."""
+        return self.node.commands.execute(Caller.admin(), category, command, args, source="cli")
+
+    def modern(self, category, command, **args):
+        """Run a modern command as the admin."""
+        return self.node.commands.execute(Caller.admin(), category, command, args)
+
+    async def contacts(self, user):
+        """JID -> subscription of a user's roster."""
+        items = await self.modern("roster", "listContacts", user=f"{user}@localhost")
+        return {item["jid"]: item["subscription"] for item in items}
+
+    async def test_process_rosteritems(self):
+        """Filters select items to list; delete removes only the matching ones."""
+        await self.modern("roster", "addContact", user="alice@localhost",
+                          contact="bob@localhost")
+        await self.modern("roster", "setMutualSubscription", userA="alice@localhost",
+                          userB="carol@localhost", action="connect")
+        listed = await self.run_cmd("roster", "process_rosteritems", action="list",
+                                    subs="both", asks="any", users="any", contacts="any")
+        self.assertEqual(sorted(listed), ["alice@localhost carol@localhost",
+                                          "carol@localhost alice@localhost"])
+        listed = await self.run_cmd("roster", "process_rosteritems", action="list",
+                                    subs="none:to", asks="none", users="alice@*",
+                                    contacts="b*@localhost")
+        self.assertEqual(listed, ["alice@localhost bob@localhost"])
+        deleted = await self.run_cmd("roster", "process_rosteritems", action="delete",
+                                     subs="any", asks="any", users="alice@localhost",
+                                     contacts="bob@*")
+        self.assertEqual(deleted, ["alice@localhost bob@localhost"])
+        self.assertEqual(await self.contacts("alice"), {"carol@localhost": "both"})
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd("roster", "process_rosteritems", action="list", subs="maybe",
+                               asks="any", users="any", contacts="any")
+        self.assertEqual((caught.exception.code, caught.exception.arg), ("bad_request", "subs"))
+
+    async def test_push_roster_files(self):
+        """push_roster and push_roster_all read a file; push_roster_alltoall a domain."""
+        path = self.mktemp()
+        with open(path, "w") as handle:
+            handle.write("bob@localhost,Bob,Work\n")
+        await self.run_cmd("roster", "push_roster", file=path, user="alice", host="localhost")
+        self.assertEqual(await self.contacts("alice"), {"bob@localhost": "both"})
+        self.assertEqual(await self.contacts("bob"), {"alice@localhost": "both"})
+        with open(path, "w") as handle:
+            handle.write('[{"bob", "localhost", "W", "Bob"}, {"carol", "localhost", "W", "C"}].')
+        await self.run_cmd("roster", "push_roster_all", file=path)
+        self.assertEqual(await self.contacts("carol"), {"bob@localhost": "both"})
+        result = await self.run_cmd("roster", "push_roster_alltoall", host="localhost",
+                                    group="Everyone")
+        self.assertEqual(len(result), 3)
+        self.assertEqual(set(await self.contacts("carol")), {"alice@localhost", "bob@localhost"})
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd("roster", "push_roster_all", file="/no/such/roster.csv")
+        self.assertEqual((caught.exception.code, caught.exception.arg), ("bad_request", "file"))
+
+    async def test_vcard2(self):
+        """set_vcard2/get_vcard2 on N, the _multi forms on EMAIL and ORG ORGUNIT."""
+        await self.run_cmd("vcard", "set_vcard2", user="alice", host="localhost", name="N",
+                           subname="FAMILY", content="Smith")
+        self.assertEqual(await self.run_cmd("vcard", "get_vcard2", user="alice",
+                                            host="localhost", name="n", subname="family"),
+                         "Smith")
+        await self.run_cmd("vcard", "set_vcard2_multi", user="alice", host="localhost",
+                           name="EMAIL", subname="USERID", contents='["a@x.test", "b@x.test"]')
+        self.assertEqual(await self.run_cmd("vcard", "get_vcard2_multi", user="alice",
+                                            host="localhost", name="EMAIL", subname="USERID"),
+                         ["a@x.test", "b@x.test"])
+        await self.run_cmd("vcard", "set_vcard2", user="alice", host="localhost", name="ORG",
+                           subname="ORGNAME", content="ACME")
+        await self.run_cmd("vcard", "set_vcard2_multi", user="alice", host="localhost",
+                           name="ORG", subname="ORGUNIT", contents='["R&D", "Ops"]')
+        self.assertEqual(await self.run_cmd("vcard", "get_vcard2_multi", user="alice",
+                                            host="localhost", name="ORG", subname="ORGUNIT"),
+                         ["R&D", "Ops"])
+        self.assertEqual(await self.run_cmd("vcard", "get_vcard2", user="alice",
+                                            host="localhost", name="N", subname="FAMILY"),
+                         "Smith")  # earlier fields kept
+        card = await self.modern("vcard", "getVcard", user="alice@localhost")
+        self.assertEqual(card["org"][0]["orgname"], "ACME")
+
+    async def test_vcard2_errors(self):
+        """Unknown element or subfield is bad_request; an empty subfield is not_found."""
+        for name, subname, arg in (("FN", "X", "name"), ("ADR", "PLANET", "subname")):
+            with self.assertRaises(CommandError) as caught:
+                await self.run_cmd("vcard", "get_vcard2", user="bob", host="localhost",
+                                   name=name, subname=subname)
+            self.assertEqual((caught.exception.code, caught.exception.arg), ("bad_request", arg))
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd("vcard", "get_vcard2", user="bob", host="localhost",
+                               name="ADR", subname="LOCALITY")
+        self.assertEqual(caught.exception.code, "not_found")
+        with self.assertRaises(CommandError) as caught:
+            await self.run_cmd("vcard", "set_vcard2", user="ghost", host="localhost",
+                               name="N", subname="FAMILY", content="X")
+        self.assertEqual(caught.exception.code, "not_found")
+
+    async def test_over_graphql_socket(self):
+        """The legacy vcard2 commands answer MongooseIM-style GraphQL over a real socket."""
+        import base64
+        import json
+
+        import treq
+        from twisted.internet import reactor
+        from twisted.web.client import HTTPConnectionPool
+        from twisted.web.server import Site
+
+        from mongoose.api.graphql.handler import GraphQLHandler
+
+        port = reactor.listenTCP(0, Site(GraphQLHandler(
+            {"schema_endpoint": "admin", "username": "admin", "password": "secret"}, self.node)),
+            interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        url = f"http://127.0.0.1:{port.getHost().port}/api/graphql"
+        pool = HTTPConnectionPool(reactor, persistent=False)
+
+        async def gql(query):
+            response = await treq.post(url, json.dumps({"query": query}).encode(), headers={
+                "Content-Type": ["application/json"],
+                "Authorization": ["Basic " + base64.b64encode(b"admin:secret").decode()]},
+                pool=pool)
+            return json.loads(await response.content())
+
+        body = await gql('mutation { vcard { set_vcard2(user: "bob", host: "localhost", '
+                         'name: "ADR", subname: "LOCALITY", content: "Krakow") } }')
+        self.assertNotIn("errors", body, body)
+        body = await gql('query { vcard { get_vcard2(user: "bob", host: "localhost", '
+                         'name: "ADR", subname: "LOCALITY") } }')
+        self.assertEqual(body["data"]["vcard"]["get_vcard2"], "Krakow")
+        body = await gql('query { vcard { get_vcard2(user: "bob", host: "localhost", '
+                         'name: "ADR", subname: "PLANET") } }')
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "bad_request")

@@ -81,6 +81,11 @@ class Authenticator:
         self._auth = auth_backend
         self._domain_check = domain_password_check
 
+    @property
+    def protected(self) -> bool:
+        """False only for an admin endpoint without configured credentials."""
+        return not (self.endpoint == "admin" and self._username is None)
+
     async def caller(self, header: bytes | None) -> Caller | None:
         """The caller for an ``Authorization`` header value.
 

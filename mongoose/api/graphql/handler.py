@@ -8,8 +8,8 @@
 * ``POST`` with a JSON body ``{"query", "variables", "operationName"}``
   runs a query or mutation (GraphQL over HTTP);
 * ``GET`` with a ``query`` parameter runs a query (no mutations);
-* ``GET`` without one serves a small page for exploring the API
-  (:mod:`mongoose.api.graphql.graphiql`);
+* ``GET`` without one, from a browser, serves GraphiQL, whose files are
+  served under ``<endpoint>/graphiql/`` (:mod:`mongoose.api.graphql.graphiql`);
 * a ``subscription`` operation (``stanza.subscribeForMessages``) answers
   a Server-Sent Events stream (:mod:`mongoose.api.graphql.subscriptions`).
 
@@ -25,6 +25,7 @@ from typing import Any
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.web import http
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import provider
@@ -109,11 +110,16 @@ class GraphQLResource(Resource):
         return b""
 
     def render_GET(self, request):
-        """Run a query from the ``query`` parameter, or serve the explorer page."""
+        """Run a query from the ``query`` parameter, or serve GraphiQL (page and files)."""
+        postpath = [p for p in (request.postpath or []) if p]
+        if len(postpath) >= 2 and postpath[-2] == graphiql.ASSET_DIR.encode():
+            return self._asset(request, postpath[-1].decode("utf-8", "replace"))
         query = _arg(request, "query")
         if query is None:
-            request.setHeader(b"content-type", b"text/html; charset=utf-8")
-            return graphiql.page(self.api.endpoint)
+            if not graphiql.wants_page(request.getHeader(b"accept")):
+                return self._write(request, _error(
+                    400, "bad_request", "a GET request needs a 'query' parameter"))
+            return self._page(request)
         variables: Any = None
         text = _arg(request, "variables")
         if text:
@@ -123,6 +129,61 @@ class GraphQLResource(Resource):
                 return self._write(request, _error(400, "bad_request",
                                                    "'variables' is not valid JSON"))
         return self._start(request, query, variables, _arg(request, "operationName"), False)
+
+    def _page(self, request):
+        """The GraphiQL page; on a protected endpoint only with valid credentials.
+
+        Without them the answer is a 401 Basic challenge, so the browser asks
+        for credentials once and sends them with the page's API requests.
+        """
+
+        gone = {"gone": False}
+        request.notifyFinish().addErrback(lambda _: gone.update(gone=True))
+
+        async def serve() -> None:
+            caller = None
+            if self.authenticator.protected:
+                try:
+                    caller = await self.authenticator.caller(
+                        request.getHeader(b"authorization"))
+                except CommandError:
+                    caller = None
+            if gone["gone"]:
+                return
+            request.setHeader(b"content-type", b"text/html; charset=utf-8")
+            request.setHeader(b"cache-control", b"no-cache")
+            if self.authenticator.protected and caller is None:
+                request.setResponseCode(401)
+                request.setHeader(b"www-authenticate", _REALM)
+                request.write(graphiql.login_page(self.api.endpoint))
+            else:
+                path = request.path.decode("utf-8", "replace")
+                request.write(graphiql.page(self.api.endpoint, path))
+            request.finish()
+
+        def failed(failure) -> None:
+            log.failure("GraphiQL page failed", failure)
+            if not gone["gone"]:
+                request.setResponseCode(500)
+                request.finish()
+
+        defer.ensureDeferred(serve()).addErrback(failed)
+        return NOT_DONE_YET
+
+    def _asset(self, request, name: str) -> bytes:
+        """One GraphiQL file, with cache headers (304 when the ETag matches)."""
+        try:
+            found = graphiql.asset(name)
+        except graphiql.AssetsMissing as exc:
+            log.error("{message}", message=str(exc))
+            return self._write(request, _error(500, "internal_server_error", str(exc)))
+        if found is None:
+            return self._write(request, _error(404, "not_found", f"no GraphiQL file {name!r}"))
+        request.setHeader(b"cache-control", graphiql.CACHE_CONTROL)
+        if request.setETag(found.etag.encode()) == http.CACHED:
+            return b""
+        request.setHeader(b"content-type", found.content_type.encode())
+        return found.body
 
     def render_POST(self, request):
         """Run the request in the JSON body."""

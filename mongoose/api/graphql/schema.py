@@ -36,6 +36,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLString,
+    GraphQLUnionType,
 )
 
 from mongoose.api.graphql.scalars import SCALARS
@@ -50,7 +51,9 @@ from mongoose.commands.types import (
     Int,
     Jid,
     ListOf,
+    MapOf,
     Object,
+    OneOf,
     String,
     Username,
 )
@@ -69,7 +72,15 @@ KNOWN_ENUMS: dict[frozenset[str], str] = {
                "unsubscribe", "unsubscribed"}): "PresenceType",
     frozenset({"online", "away", "chat", "dnd", "xa"}): "PresenceShow",
     frozenset({"none", "both", "from", "to"}): "ContactSub",
+    frozenset({"none", "emergency", "alert", "critical", "error", "warning", "notice", "info",
+               "debug", "all"}): "LogLevel",
+    frozenset({"RUNNING", "NOT_RUNNING"}): "StatusCode",
+    frozenset({"histogram", "counter", "spiral", "gauge"}): "MetricType",
 }
+
+#: Enums whose GraphQL value names keep the values' case (MongooseIM's
+#: ``admin/metric.gql`` spells ``MetricType`` in lower case).
+KEEP_CASE_ENUMS = frozenset({"MetricType"})
 
 _NOT_NAME = re.compile(r"[^_0-9A-Za-z]")
 
@@ -95,6 +106,7 @@ class _TypeFactory:
         self._enums: dict[tuple[str, ...], GraphQLEnumType] = {}
         self._outputs: dict[str, tuple[Object, GraphQLObjectType]] = {}
         self._inputs: dict[str, tuple[Object, GraphQLInputObjectType]] = {}
+        self._unions: dict[str, tuple[OneOf, GraphQLUnionType]] = {}
         self._names: set[str] = set(SCALARS) | {
             "AuthStatus", "AuthType", "AdminAuthInfo", "UserAuthInfo", "StanzaMap",
             "StanzaAdminSubscription", "StanzaUserSubscription"}
@@ -110,8 +122,12 @@ class _TypeFactory:
     def enum(self, kind: Enum, context: str) -> GraphQLEnumType:
         key = kind.values
         if key not in self._enums:
-            name = self.fresh_name(KNOWN_ENUMS.get(frozenset(key), _camel(context)))
-            values = {_enum_value_name(v): GraphQLEnumValue(v) for v in key}
+            known = KNOWN_ENUMS.get(frozenset(key))
+            name = self.fresh_name(known or _camel(context))
+            if known in KEEP_CASE_ENUMS:
+                values = {v: GraphQLEnumValue(v) for v in key}
+            else:
+                values = {_enum_value_name(v): GraphQLEnumValue(v) for v in key}
             self._enums[key] = GraphQLEnumType(name, values)
         return self._enums[key]
 
@@ -144,6 +160,8 @@ class _TypeFactory:
             return GraphQLList(GraphQLNonNull(self.input(kind.item, context)))
         if isinstance(kind, Object):
             return self._input_object(kind)
+        if isinstance(kind, (OneOf, MapOf)):
+            raise TypeError(f"{kind.label()} cannot be a GraphQL argument ({context})")
         return self.scalar(kind)
 
     def output(self, kind: ArgType, context: str) -> Any:
@@ -154,7 +172,37 @@ class _TypeFactory:
             return GraphQLList(self.output(kind.item, context))
         if isinstance(kind, Object):
             return self._output_object(kind)
+        if isinstance(kind, OneOf):
+            return self._union(kind)
+        if isinstance(kind, MapOf):
+            return GraphQLList(self._entry(kind, context))
         return self.scalar(kind)
+
+    def _union(self, kind: OneOf) -> GraphQLUnionType:
+        known = self._unions.get(kind.type_name)
+        if known is not None and known[0] == kind:
+            return known[1]
+        members = {tag: self._output_object(member) for tag, member in kind.members}
+        names = {tag: gql.name for tag, gql in members.items()}
+
+        def resolve_type(value: Any, _info: Any, _type: Any) -> str | None:
+            tag = value.get(kind.tag) if isinstance(value, dict) else None
+            return names.get(tag)
+
+        gql = GraphQLUnionType(self.fresh_name(kind.type_name), list(members.values()),
+                               resolve_type=resolve_type)
+        if known is None:
+            self._unions[kind.type_name] = (kind, gql)
+        return gql
+
+    def _entry(self, kind: MapOf, context: str) -> GraphQLObjectType:
+        """``{key, value}``: one entry of a map (GraphQL has no map type)."""
+        name = self.fresh_name(_camel(context) + "Entry")
+        return GraphQLObjectType(name, lambda: {
+            "key": GraphQLField(GraphQLString, description="The key"),
+            "value": GraphQLField(self.output(kind.value, name + "Value"),
+                                  description="The value"),
+        })
 
     def _input_object(self, kind: Object) -> GraphQLInputObjectType:
         known = self._inputs.get(kind.type_name)
@@ -206,11 +254,44 @@ def _resolve_category(category: str):
     return resolve
 
 
+def graphql_value(kind: ArgType | None, value: Any) -> Any:
+    """A command's JSON result in the shape of its GraphQL type (maps become entry lists)."""
+    if value is None or kind is None:
+        return value
+    if isinstance(kind, MapOf) and isinstance(value, dict):
+        return [{"key": k, "value": graphql_value(kind.value, v)} for k, v in value.items()]
+    if isinstance(kind, ListOf) and isinstance(value, list):
+        return [graphql_value(kind.item, v) for v in value]
+    if isinstance(kind, OneOf) and isinstance(value, dict):
+        try:
+            kind = kind.member(value)
+        except Exception:
+            return value
+    if isinstance(kind, Object) and isinstance(value, dict):
+        fields = {f.name: f.type for f in kind.fields}
+        return {k: graphql_value(fields.get(k), v) for k, v in value.items()}
+    return value
+
+
+def _needs_reshaping(kind: ArgType | None) -> bool:
+    if isinstance(kind, MapOf):
+        return True
+    if isinstance(kind, ListOf):
+        return _needs_reshaping(kind.item)
+    if isinstance(kind, OneOf):
+        return any(_needs_reshaping(m) for _, m in kind.members)
+    if isinstance(kind, Object):
+        return any(_needs_reshaping(f.type) for f in kind.fields)
+    return False
+
+
 def _resolve_command(command: Command):
     category, name = command.key
+    reshape = _needs_reshaping(command.result)
 
     def resolve(_root: Any, info: Any, **args: Any) -> Any:
-        return info.context.run_command(category, name, args, tuple(info.path.as_list()))
+        value = info.context.run_command(category, name, args, tuple(info.path.as_list()))
+        return graphql_value(command.result, value) if reshape else value
 
     return resolve
 

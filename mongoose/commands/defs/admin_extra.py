@@ -10,23 +10,34 @@ category of a legacy command is its ``service_admin_extra`` submod.
 
 from __future__ import annotations
 
+import csv
+import fnmatch
+import hashlib
+import hmac
+import io
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from twisted.internet import threads
+
 from mongoose.commands.caller import Caller
 from mongoose.commands.defs.session import SESSION, USER_STATUS
+from mongoose.commands.defs.vcard import _NAME as VCARD_NAME  # XML <-> JSON tables
+from mongoose.commands.defs.vcard import _STRUCTS as VCARD_STRUCTS
 from mongoose.commands.errors import CommandError
 from mongoose.commands.registry import Arg, Command, CommandRegistry
-from mongoose.commands.types import INT, STRING, Enum, Int, ListOf
+from mongoose.commands.types import INT, STRING, USERNAME, Enum, Int, ListOf
 from mongoose.xmpp.framing import parse_element
 
 __all__ = ["SUBMODS", "admin_extra_commands"]
 
 #: The submods of ``service_admin_extra`` this server provides.
-SUBMODS = ("accounts", "last", "private", "roster", "sessions", "stanza", "stats", "vcard")
+SUBMODS = ("accounts", "gdpr", "last", "node", "private", "roster", "sessions", "stanza",
+           "stats", "vcard")
 
 #: MongooseIM vCard field names -> keys of the ``vcard`` commands' JSON.
 _VCARD_KEYS = {
@@ -37,6 +48,7 @@ _VCARD_KEYS = {
 }
 
 Call = Callable[[str, str, dict[str, Any]], Awaitable[Any]]
+GetSecret = Callable[[str, str], Awaitable[Any]]
 
 
 def _arg(name: str, description: str, kind=STRING, **kw: Any) -> Arg:
@@ -44,6 +56,8 @@ def _arg(name: str, description: str, kind=STRING, **kw: Any) -> Arg:
 
 
 _USER = _arg("user", "The user name (local part)", example="alice")
+#: check_password_hash methods -> hashlib names.
+_HASHES = {"md5": "md5", "sha": "sha1"}
 _HOST = _arg("host", "The XMPP domain", example="localhost")
 
 
@@ -57,13 +71,19 @@ def _since(days: int) -> str:
 
 
 def admin_extra_commands(registry: CommandRegistry, submods: Iterable[str],
-                         started: float | None = None) -> list[Command]:
+                         started: float | None = None,
+                         get_secret: GetSecret | None = None,
+                         hosts: Callable[[], Iterable[str]] = tuple) -> list[Command]:
     """The legacy commands of the given submods.
 
     Args:
         registry: the registry whose modern commands the legacy ones run.
         submods: the submods to build (names of :data:`SUBMODS`).
         started: the node's start time (``time.time()``) for ``stats uptimeseconds``.
+        get_secret: ``(domain, username) -> Deferred`` of the stored
+            :class:`~mongoose.auth.password.PasswordSecret` (for
+            ``check_password_hash``), or None when unavailable.
+        hosts: the domains ``process_rosteritems`` and ``push_roster_all`` look at.
     """
     started = time.time() if started is None else started
 
@@ -72,7 +92,8 @@ def admin_extra_commands(registry: CommandRegistry, submods: Iterable[str],
         return await registry.execute(Caller.admin(), category, name, clean)
 
     builders = {
-        "accounts": _accounts, "last": _last, "private": _private, "roster": _roster,
+        "accounts": lambda c: _accounts(c, get_secret), "gdpr": _gdpr, "last": _last,
+        "node": _node, "private": _private, "roster": lambda c: _roster(c, hosts),
         "sessions": _sessions, "stanza": _stanza, "stats": lambda c: _stats(c, started),
         "vcard": _vcard,
     }
@@ -89,7 +110,7 @@ def _command(category: str, name: str, description: str, args: tuple[Arg, ...],
                    security_policy="admin", args=args, result=result, handler=handler)
 
 
-def _accounts(call: Call) -> list[Command]:
+def _accounts(call: Call, get_secret: GetSecret | None = None) -> list[Command]:
     cat = "accounts"
 
     async def register_user(user, host, password):
@@ -143,8 +164,34 @@ def _accounts(call: Call) -> list[Command]:
                              {"domain": host, "timestamp": _since(days)})
         return [row["jid"] for row in removed]
 
+    async def check_password_hash(user, host, passwordhash, hashmethod):
+        jid = _jid(user, host)
+        found = await call("account", "checkUser", {"user": jid})
+        if not found["exist"]:
+            raise CommandError("not_found", f"user {jid} does not exist")
+        if get_secret is None:
+            raise CommandError("not_allowed", "the stored passwords cannot be read here")
+        username = USERNAME.from_text(user, "user")
+        secret = await get_secret(host.lower(), username)
+        if secret is None or secret.plain is None:
+            raise CommandError(
+                "not_allowed",
+                f"the password of {jid} is stored as SCRAM keys only "
+                '(auth.password.format = "scram"), from which no md5/sha hash can be '
+                "computed; use check_password",
+            )
+        digest = hashlib.new(_HASHES[hashmethod], secret.plain.encode("utf-8")).hexdigest()
+        if not hmac.compare_digest(digest, passwordhash.strip().lower()):
+            raise CommandError("forbidden", "the password hash is not correct")
+        return "Password hash is correct"
+
     days = _arg("days", "Inactive for at least this many days", Int(min=0), example=30)
     return [
+        _command(cat, "check_password_hash", "Check a hex md5 or sha hash of a user's password "
+                 "(plain password storage only)",
+                 (_USER, _HOST, _arg("passwordhash", "The hash as hex digits"),
+                  Arg("hashmethod", Enum(*_HASHES), "md5 or sha (SHA-1)", example="md5")),
+                 check_password_hash, action="read"),
         _command(cat, "register_user", "Register a user", (_USER, _HOST,
                  _arg("password", "The password")), register_user, action="create"),
         _command(cat, "unregister_user", "Remove a user and their data", (_USER, _HOST),
@@ -167,6 +214,42 @@ def _accounts(call: Call) -> list[Command]:
                  (days,), delete_old_users, result=ListOf(STRING), action="delete"),
         _command(cat, "delete_old_users_vhost", "Remove users of a domain inactive for days",
                  (_HOST, days), delete_old_users_vhost, result=ListOf(STRING), action="delete"),
+    ]
+
+
+def _gdpr(call: Call) -> list[Command]:
+    async def retrieve_personal_data(username, domain, filepath):
+        return await call("gdpr", "retrievePersonalData",
+                          {"username": username, "domain": domain, "resultFilepath": filepath})
+
+    return [_command("gdpr", "retrieve_personal_data",
+                     "Write all personal data of a user to a zip of CSV files on the node",
+                     (_arg("username", "The user name (local part)", example="alice"),
+                      _arg("domain", "The XMPP domain", example="localhost"),
+                      _arg("filepath", "Where the node writes the zip archive",
+                           example="/tmp/alice.zip")),
+                     retrieve_personal_data, action="read")]
+
+
+def _node(call: Call) -> list[Command]:
+    async def get_cookie():
+        return await call("server", "getCookie", {})
+
+    async def load_config(path):
+        return await call("server", "loadConfig", {"path": path})
+
+    async def remove_node(node):
+        return await call("server", "removeNode", {"node": node})
+
+    return [
+        _command("node", "get_cookie", "The node identifier (there is no Erlang cookie)", (),
+                 get_cookie, action="read"),
+        _command("node", "load_config", "Re-read and validate the config file; apply the "
+                 "log level and list what needs a restart",
+                 (_arg("path", "The config file", example="/etc/mongooseim/mongooseim.toml"),),
+                 load_config),
+        _command("node", "remove_node", "Remove a node from the cluster (not available)",
+                 (_arg("node", "The node name"),), remove_node),
     ]
 
 
@@ -201,7 +284,87 @@ def _private(call: Call) -> list[Command]:
     ]
 
 
-def _roster(call: Call) -> list[Command]:
+def _filter_words(value: str, allowed: tuple[str, ...], arg: str) -> set[str] | None:
+    """``any`` -> None; else the ``:``-separated words, each one of ``allowed``."""
+    if value.strip() == "any":
+        return None
+    words = {w.strip() for w in value.split(":") if w.strip()}
+    bad = sorted(words - set(allowed))
+    if not words or bad:
+        raise CommandError("bad_request", f"{arg}: use any or {':'.join(allowed)} separated "
+                           f"by ':' (not {', '.join(bad) or 'nothing'})", arg=arg)
+    return words
+
+
+def _globs(value: str) -> list[str] | None:
+    """``any`` -> None; else the ``:``-separated glob patterns."""
+    if value.strip() == "any":
+        return None
+    return [p.strip() for p in value.split(":") if p.strip()]
+
+
+def _matches(text: str, patterns: list[str] | None) -> bool:
+    return patterns is None or any(fnmatch.fnmatchcase(text, p) for p in patterns)
+
+
+_ROSTER_TERM = re.compile(
+    r'\{\s*' + r'\s*,\s*'.join([r'(?:<<)?"((?:[^"\\]|\\.)*)"(?:>>)?'] * 4) + r'\s*\}')
+
+
+def parse_roster_file(text: str) -> list[dict[str, Any]]:
+    """Contacts of a ``push_roster`` file (format in doc/ctl.md).
+
+    Two formats: MongooseIM's Erlang terms, ``[{"user", "host", "Group",
+    "Nick"}, ...]`` (``<<"..">>`` binaries allowed), or CSV lines
+    ``jid,name,groups`` with groups separated by ``;`` (a first line
+    ``jid,name,groups`` and lines starting with ``#`` are skipped).
+
+    Raises:
+        ValueError: a line or term cannot be read (the message says which).
+    """
+    stripped = text.strip()
+    contacts: list[dict[str, Any]] = []
+    if stripped.startswith(("[", "{")):
+        for match in _ROSTER_TERM.finditer(stripped):
+            user, host, group, nick = (g.replace('\\"', '"') for g in match.groups())
+            contacts.append({"jid": f"{user}@{host}", "name": nick,
+                             "groups": [group] if group else []})
+        if not contacts and stripped not in ("[]", "[]."):
+            raise ValueError('no {"user", "host", "group", "nick"} terms found')
+        return contacts
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
+            continue
+        if number == 1 and [c.strip().lower() for c in row[:1]] == ["jid"]:
+            continue
+        jid = row[0].strip()
+        if "@" not in jid:
+            raise ValueError(f"line {number}: {jid!r} is not a user JID")
+        name = row[1].strip() if len(row) > 1 else ""
+        groups = [g.strip() for g in row[2].split(";") if g.strip()] if len(row) > 2 else []
+        contacts.append({"jid": jid, "name": name or jid.split("@", 1)[0], "groups": groups})
+    return contacts
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+async def _roster_file(path: str) -> list[dict[str, Any]]:
+    try:
+        text = await threads.deferToThread(_read_text, path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise CommandError("bad_request", f"file: cannot read {path}: {reason}",
+                           arg="file") from None
+    try:
+        return parse_roster_file(text)
+    except ValueError as exc:
+        raise CommandError("bad_request", f"file: {path}: {exc}", arg="file") from None
+
+
+def _roster(call: Call, hosts: Callable[[], Iterable[str]] = tuple) -> list[Command]:
     cat = "roster"
 
     async def add_rosteritem(localuser, localserver, user, server, nick, group, subs):
@@ -223,6 +386,64 @@ def _roster(call: Call) -> list[Command]:
         return [f"{c['jid']} {c.get('name') or ''} {c.get('subscription')}".replace("  ", " ")
                 for c in contacts]
 
+    async def process_rosteritems(action, subs, asks, users, contacts):
+        sub_filter = _filter_words(subs, ("none", "from", "to", "both"), "subs")
+        ask_filter = _filter_words(asks, ("none", "out", "in"), "asks")
+        user_globs, contact_globs = _globs(users), _globs(contacts)
+        matched = []
+        for host in hosts():
+            for owner in await call("account", "listUsers", {"domain": host}):
+                if not _matches(owner, user_globs):
+                    continue
+                for item in await call("roster", "listContacts", {"user": owner}):
+                    ask = item.get("ask") or "none"
+                    asks_of_item = {"out", "in"} if ask == "both" else {ask}
+                    if sub_filter is not None and item["subscription"] not in sub_filter:
+                        continue
+                    if ask_filter is not None and not asks_of_item & ask_filter:
+                        continue
+                    if not _matches(item["jid"], contact_globs):
+                        continue
+                    if action == "delete":
+                        await call("roster", "deleteContact",
+                                   {"user": owner, "contact": item["jid"]})
+                    matched.append(f"{owner} {item['jid']}")
+        return matched
+
+    async def push_roster(file, user, host):
+        entries = await _roster_file(file)
+        me = {"jid": _jid(user, host), "name": user}
+        return await call("roster", "subscribeToAll", {"user": me, "contacts": entries})
+
+    async def push_roster_all(file):
+        entries = await _roster_file(file)
+        return await call("roster", "subscribeAllToAll", {"contacts": entries})
+
+    async def push_roster_alltoall(host, group):
+        entries = [{"jid": jid, "name": jid.split("@", 1)[0], "groups": [group]}
+                   for jid in await call("account", "listUsers", {"domain": host})]
+        return await call("roster", "subscribeAllToAll", {"contacts": entries})
+
+    file_arg = _arg("file", "A roster file on the node (format: doc/ctl.md)",
+                    example="/tmp/roster.csv")
+    pattern = "any, or ':'-separated glob patterns of bare JIDs"
+    extra = [
+        _command(cat, "process_rosteritems", "List or delete roster items matching filters", (
+            Arg("action", Enum("list", "delete"), "list or delete", example="list"),
+            _arg("subs", "any, or ':'-separated none, from, to, both", example="any"),
+            _arg("asks", "any, or ':'-separated none, out, in", example="any"),
+            _arg("users", "Roster owners: " + pattern, example="*@localhost"),
+            _arg("contacts", "Contacts: " + pattern, example="any"),
+        ), process_rosteritems, result=ListOf(STRING)),
+        _command(cat, "push_roster", "Subscribe a user and the contacts of a file to each "
+                 "other", (file_arg, _USER, _HOST), push_roster, result=ListOf(STRING)),
+        _command(cat, "push_roster_all", "Subscribe all users of a file to each other",
+                 (file_arg,), push_roster_all, result=ListOf(STRING)),
+        _command(cat, "push_roster_alltoall", "Subscribe all users of a domain to each other "
+                 "in a group", (_HOST, _arg("group", "The roster group", example="Everyone")),
+                 push_roster_alltoall, result=ListOf(STRING)),
+    ]
+
     local = (_arg("localuser", "The roster owner's user name"),
              _arg("localserver", "The roster owner's domain"),
              _arg("user", "The contact's user name"), _arg("server", "The contact's domain"))
@@ -235,6 +456,7 @@ def _roster(call: Call) -> list[Command]:
                  delete_rosteritem, action="delete"),
         _command(cat, "get_roster", "List a user's contacts (jid name subscription)",
                  (_USER, _HOST), get_roster, result=ListOf(STRING), action="read"),
+        *extra,
     ]
 
 
@@ -425,10 +647,101 @@ def _vcard(call: Call) -> list[Command]:
         await call("vcard", "setVcard", {"user": _jid(user, host), "vcard": card})
         return f"{name.upper()} of {_jid(user, host)} set"
 
+    def structure(name: str) -> tuple[str, Any]:
+        upper = name.upper()
+        if upper == "N":
+            return "nameComponents", VCARD_NAME
+        for json_key, (xml, struct) in VCARD_STRUCTS.items():
+            if xml == upper and struct.parts:
+                return json_key, struct
+        allowed = ", ".join(["N", *sorted(x for x, s in VCARD_STRUCTS.values() if s.parts)])
+        raise CommandError("bad_request", f"name: not a vCard element with subfields "
+                           f"(use {allowed})", arg="name")
+
+    def subfield(struct: Any, subname: str) -> Any:
+        for part in struct.parts:
+            if part.xml == subname.upper():
+                return part
+        allowed = ", ".join(p.xml for p in struct.parts)
+        raise CommandError("bad_request", f"subname: use one of {allowed}", arg="subname")
+
+    def values(card: dict[str, Any], json_key: str, part: Any) -> list[str]:
+        raw = card.get(json_key)
+        found: list[str] = []
+        for item in [raw] if isinstance(raw, dict) else list(raw or []):
+            value = (item or {}).get(part.key)
+            if isinstance(value, list):
+                found.extend(str(v) for v in value)
+            elif value not in (None, ""):
+                found.append(str(value))
+        return found
+
+    async def get_vcard2_multi(user, host, name, subname):
+        json_key, struct = structure(name)
+        return values(await current(user, host), json_key, subfield(struct, subname))
+
+    async def get_vcard2(user, host, name, subname):
+        found = await get_vcard2_multi(user, host, name, subname)
+        if not found:
+            raise CommandError("not_found",
+                               f"{_jid(user, host)} has no {name.upper()} {subname.upper()}")
+        return found[0]
+
+    async def store(user, host, card):
+        card.setdefault("formattedName", "")
+        card.setdefault("nameComponents", {})
+        await call("vcard", "setVcard", {"user": _jid(user, host), "vcard": card})
+
+    async def set_vcard2(user, host, name, subname, content):
+        json_key, struct = structure(name)
+        part = subfield(struct, subname)
+        card = await current(user, host)
+        value = [content] if part.repeated else content
+        if json_key == "nameComponents":
+            card[json_key] = {**(card.get(json_key) or {}), part.key: value}
+        else:
+            items = list(card.get(json_key) or [])
+            first = dict(items[0]) if items else {}
+            first[part.key] = value
+            card[json_key] = [first, *items[1:]]
+        await store(user, host, card)
+        return f"{name.upper()} {subname.upper()} of {_jid(user, host)} set"
+
+    async def set_vcard2_multi(user, host, name, subname, contents):
+        json_key, struct = structure(name)
+        part = subfield(struct, subname)
+        card = await current(user, host)
+        if part.repeated:
+            items = list(card.get(json_key) or [])
+            first = dict(items[0]) if items else {}
+            first[part.key] = list(contents)
+            card[json_key] = [first, *items[1:]]
+        elif json_key == "nameComponents":
+            raise CommandError("bad_request", "name: N holds one value per subfield; "
+                               "use set_vcard2", arg="name")
+        else:
+            card[json_key] = [{part.key: value} for value in contents]
+        await store(user, host, card)
+        return f"{name.upper()} {subname.upper()} of {_jid(user, host)} set"
+
+    sub = _arg("subname", "The subfield (FAMILY, LOCALITY, USERID ...)", example="FAMILY")
+    element = _arg("name", "The vCard element with subfields (N, ADR, EMAIL, ORG ...)",
+                   example="N")
     return [
         _command(cat, "get_vcard", "Get one field of a user's vCard", (_USER, _HOST, field),
                  get_vcard, action="read"),
         _command(cat, "set_vcard", "Set one field of a user's vCard",
                  (_USER, _HOST, field, _arg("content", "The value")), set_vcard),
+        _command(cat, "get_vcard2", "Get a subfield of a user's vCard (first value)",
+                 (_USER, _HOST, element, sub), get_vcard2, action="read"),
+        _command(cat, "get_vcard2_multi", "Get every value of a vCard subfield",
+                 (_USER, _HOST, element, sub), get_vcard2_multi, result=ListOf(STRING),
+                 action="read"),
+        _command(cat, "set_vcard2", "Set a subfield of a user's vCard",
+                 (_USER, _HOST, element, sub, _arg("content", "The value")), set_vcard2),
+        _command(cat, "set_vcard2_multi", "Set every value of a vCard subfield",
+                 (_USER, _HOST, element, sub,
+                  Arg("contents", ListOf(STRING), "The values", example=["a", "b"])),
+                 set_vcard2_multi),
     ]
 

@@ -29,6 +29,9 @@ __all__ = ["blocklist_commands", "BLOCKED_USER"]
 
 CATEGORY = "blocklist"
 
+#: The largest ``limit``/``index`` (larger values overflow the SQL engines' integers).
+MAX_PAGE = 2**31 - 1
+
 USER_JID = Jid(require_user=True)
 
 #: ``BlockedUser`` of the GraphQL schema.
@@ -94,10 +97,11 @@ def blocklist_commands(find_service: Callable[[str], Awaitable[Any]]) -> list[Co
             security_policy="domain_admin", domain_arg="domain",
             args=(
                 domain_arg,
-                Arg("limit", Int(min=1), "Maximum number of users to return; all when omitted",
+                Arg("limit", Int(min=1, max=MAX_PAGE),
+                    "Maximum number of users to return; all when omitted",
                     default=None, example=100),
-                Arg("index", Int(min=0), "Zero-based index of the first user to return",
-                    default=0, example=0),
+                Arg("index", Int(min=0, max=MAX_PAGE),
+                    "Zero-based index of the first user to return", default=0, example=0),
             ),
             result=ListOf(BLOCKED_USER), handler=list_blocked_users,
         ),

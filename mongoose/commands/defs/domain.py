@@ -9,6 +9,13 @@ in step with it; the node asks it whether a domain is served, so a disabled
 domain refuses logins and routing.  Domains of ``general.hosts`` are static:
 they are always served and cannot be changed here.
 
+A domain is served while it is enabled: the node gives :class:`DynamicDomains`
+an :class:`IDomainLifecycle` that starts the modules of the domain's host type
+when the domain is added or enabled (and at start-up for persisted ones),
+ends the domain's sessions and stops those modules when it is disabled or
+removed, and purges the domain's data from every store when it is removed.
+Changes are serialised: one add, remove, enable or disable runs at a time.
+
 The admin password is stored as SCRAM-SHA-256 keys (salted PBKDF2), never
 as text, and is checked in constant time.
 
@@ -23,7 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from zope.interface import Interface
 
 from mongoose.auth.password import DEFAULT_ITERATIONS, PasswordSecret, make_secret, verify
 from mongoose.commands.errors import CommandError
@@ -42,6 +52,7 @@ from mongoose.commands.types import (
 
 __all__ = [
     "DynamicDomains",
+    "IDomainLifecycle",
     "domain_commands",
     "DOMAIN_INFO",
     "DOMAIN_WITH_TYPE",
@@ -81,6 +92,45 @@ DOMAIN_WITH_TYPE = Object(
 ADMIN_HASH = "sha256"
 
 
+class IDomainLifecycle(Interface):
+    """What the node does when a dynamic domain starts or stops being served.
+
+    Each method returns an awaitable (a Deferred or a coroutine).
+    """
+
+    def start_domain(domain, host_type):
+        """Serve ``domain``: start the modules configured for ``host_type`` on it.
+
+        Raises:
+            Exception: a module failed to start; whatever was started is
+                stopped again before the error is raised.
+        """
+
+    def stop_domain(domain, host_type, removed):
+        """Stop serving ``domain``: end its sessions and stop its modules.
+
+        Args:
+            removed: True when the domain is being removed (its data is
+                purged next), False when it is only disabled.
+        """
+
+    def purge_domain(domain):
+        """Delete every record of ``domain`` from every store (users included)."""
+
+
+class _NoLifecycle:
+    """The lifecycle of a table that only records domains (unit tests, tools)."""
+
+    async def start_domain(self, domain: str, host_type: str) -> None:
+        """Nothing to start."""
+
+    async def stop_domain(self, domain: str, host_type: str, removed: bool) -> None:
+        """Nothing to stop."""
+
+    async def purge_domain(self, domain: str) -> None:
+        """Nothing to purge."""
+
+
 class DynamicDomains:
     """The node's dynamic domains: a live table mirrored in the store.
 
@@ -90,11 +140,18 @@ class DynamicDomains:
         host_types: ``general.host_types``: the host types a domain may have.
         reactor: the reactor whose thread pool hashes passwords.
         iterations: PBKDF2 iterations for admin passwords.
+        lifecycle: an :class:`IDomainLifecycle` (the node); by default
+            nothing is started, stopped or purged.
     """
 
+    log = Logger()
+
     def __init__(self, store: Any, static_hosts: Iterable[str], host_types: Iterable[str],
-                 reactor: Any, iterations: int = DEFAULT_ITERATIONS):
+                 reactor: Any, iterations: int = DEFAULT_ITERATIONS,
+                 lifecycle: Any = None):
         self._store = store
+        self._lifecycle = lifecycle if lifecycle is not None else _NoLifecycle()
+        self._lock = defer.DeferredLock()
         self.static_hosts = tuple(static_hosts)
         self.host_types = tuple(host_types)
         self._reactor = reactor
@@ -106,6 +163,15 @@ class DynamicDomains:
         """Read every dynamic domain from the store (at start-up)."""
         rows = await self._store.list_domains()
         self._domains = {domain: (host_type, enabled) for domain, host_type, enabled in rows}
+        for domain, (host_type, _) in sorted(self._domains.items()):
+            if host_type not in self.host_types:
+                self.log.warn("dynamic domain {domain} is not served: its host type {host_type!r} "
+                              "is not in general.host_types", domain=domain, host_type=host_type)
+
+    def enabled(self) -> list[tuple[str, str]]:
+        """``(domain, host_type)`` of every enabled dynamic domain, sorted by name."""
+        return sorted((d, t) for d, (t, enabled) in self._domains.items()
+                      if enabled and t in self.host_types)
 
     # -- queries -------------------------------------------------------------
 
@@ -114,7 +180,7 @@ class DynamicDomains:
         if domain in self.static_hosts:
             return True
         entry = self._domains.get(domain)
-        return entry is not None and entry[1]
+        return entry is not None and entry[1] and entry[0] in self.host_types
 
     def is_static(self, domain: str) -> bool:
         """True for a domain of ``general.hosts``."""
@@ -158,55 +224,98 @@ class DynamicDomains:
                 "not_allowed", f"unknown host type {host_type!r} (general.host_types: {known})")
 
     async def add(self, domain: str, host_type: str) -> dict[str, Any]:
-        """Add an enabled dynamic domain (idempotent for the same host type).
+        """Add an enabled dynamic domain and start its modules (idempotent for the same type).
 
         Raises:
             CommandError: ``not_allowed`` for a static domain or unknown host
-                type, ``conflict`` when it exists with another host type.
+                type, ``conflict`` when it exists with another host type,
+                ``internal`` when its modules fail to start (the domain is
+                not kept then).
         """
         self._check_host_type(host_type)
         if domain in self.static_hosts:
             raise CommandError("not_allowed", f"{domain} is a static domain (general.hosts)")
-        entry = self._domains.get(domain)
-        if entry is None:
-            if not await self._store.add_domain(domain, host_type):
-                row = await self._store.get_domain(domain)
-                entry = (row[1], row[2]) if row else (host_type, True)
-            else:
-                entry = (host_type, True)
-            self._domains[domain] = entry
-        if entry[0] != host_type:
-            raise CommandError(
-                "conflict", f"domain {domain} exists already with host type {entry[0]!r}")
+        async with _locked(self._lock):
+            entry = self._domains.get(domain)
+            if entry is None:
+                created = await self._store.add_domain(domain, host_type)
+                if not created:
+                    row = await self._store.get_domain(domain)
+                    entry = (row[1], row[2]) if row else (host_type, True)
+                else:
+                    entry = (host_type, True)
+                if entry[0] == host_type:
+                    self._domains[domain] = entry
+                    if entry[1]:
+                        await self._start(domain, host_type, forget=created)
+            if entry[0] != host_type:
+                raise CommandError(
+                    "conflict", f"domain {domain} exists already with host type {entry[0]!r}")
         return {"domain": domain, "hostType": host_type,
                 "status": "ENABLED" if entry[1] else "DISABLED"}
 
+    async def _start(self, domain: str, host_type: str, forget: bool = False) -> None:
+        """Start serving ``domain``; on failure mark it disabled (or forget a new one)."""
+        try:
+            await self._lifecycle.start_domain(domain, host_type)
+        except Exception as exc:
+            self.log.failure("modules of {domain} failed to start", domain=domain)
+            if forget:
+                await self._store.remove_domain(domain)
+                self._domains.pop(domain, None)
+            else:
+                await self._store.set_enabled(domain, False)
+                self._domains[domain] = (host_type, False)
+            raise CommandError(
+                "internal", f"the modules of host type {host_type!r} failed to start on "
+                f"{domain}: {exc}") from None
+
     async def remove(self, domain: str, host_type: str) -> dict[str, Any]:
-        """Remove a dynamic domain and its admin password.
+        """Remove a dynamic domain: end its sessions, stop its modules, purge its data.
+
+        The domain's row goes last, so a removal interrupted by a storage
+        failure leaves the domain disabled and can be run again.
 
         Raises:
             CommandError: ``not_allowed`` for a static domain or another
                 host type, ``not_found`` when unknown.
         """
-        current, _ = self._check_dynamic(domain)
-        if current != host_type:
-            raise CommandError(
-                "not_allowed", f"domain {domain} has host type {current!r}, not {host_type!r}")
-        await self._store.remove_domain(domain)
-        self._domains.pop(domain, None)
+        async with _locked(self._lock):
+            current, enabled = self._check_dynamic(domain)
+            if current != host_type:
+                raise CommandError(
+                    "not_allowed", f"domain {domain} has host type {current!r}, not {host_type!r}")
+            self._domains[domain] = (host_type, False)
+            try:
+                if enabled:
+                    await self._lifecycle.stop_domain(domain, host_type, True)
+                await self._lifecycle.purge_domain(domain)
+                await self._store.remove_domain(domain)
+            except BaseException:
+                await _quietly(self._store.set_enabled(domain, False))
+                raise
+            self._domains.pop(domain, None)
         return {"domain": domain, "hostType": host_type, "status": "DELETED"}
 
     async def set_enabled(self, domain: str, enabled: bool) -> dict[str, Any]:
-        """Enable or disable a dynamic domain; a disabled one refuses logins.
+        """Enable (start its modules) or disable (end its sessions, stop its modules) a domain.
 
         Raises:
-            CommandError: ``not_allowed`` for a static domain, ``not_found``.
+            CommandError: ``not_allowed`` for a static domain, ``not_found``,
+                ``internal`` when the modules fail to start on enabling.
         """
-        host_type, _ = self._check_dynamic(domain)
-        if not await self._store.set_enabled(domain, enabled):
-            self._domains.pop(domain, None)
-            raise CommandError("not_found", f"domain {domain} does not exist")
-        self._domains[domain] = (host_type, enabled)
+        async with _locked(self._lock):
+            host_type, was_enabled = self._check_dynamic(domain)
+            if not await self._store.set_enabled(domain, enabled):
+                self._domains.pop(domain, None)
+                if was_enabled:
+                    await self._lifecycle.stop_domain(domain, host_type, False)
+                raise CommandError("not_found", f"domain {domain} does not exist")
+            self._domains[domain] = (host_type, enabled)
+            if enabled and not was_enabled:
+                await self._start(domain, host_type)
+            elif was_enabled and not enabled:
+                await self._lifecycle.stop_domain(domain, host_type, False)
         return {"domain": domain, "hostType": host_type,
                 "status": "ENABLED" if enabled else "DISABLED"}
 
@@ -252,6 +361,26 @@ class DynamicDomains:
             return False
         return await deferToThreadPool(
             self._reactor, self._reactor.getThreadPool(), verify, secret, password)
+
+
+class _locked:
+    """``async with _locked(lock)``: hold a DeferredLock for the block."""
+
+    def __init__(self, lock: defer.DeferredLock):
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        self._lock.release()
+
+
+async def _quietly(d: Any) -> None:
+    try:
+        await d
+    except Exception:
+        pass
 
 
 def domain_commands(domains: DynamicDomains) -> list[Command]:

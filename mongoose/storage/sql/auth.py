@@ -6,6 +6,7 @@ One row per account in the ``users`` table (migration 0001), keyed by
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from twisted.internet import defer
@@ -15,6 +16,7 @@ from mongoose.auth.password import PasswordSecret
 from mongoose.storage.errors import StorageError
 from mongoose.storage.interfaces import IAuthStore, IDatabase
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLAuthStore"]
 
@@ -69,6 +71,14 @@ def _count_users_txn(txn: Transaction, domain: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _created_at_txn(txn: Transaction, domain: str, username: str) -> Any:
+    txn.execute(
+        "SELECT created_at FROM users WHERE domain = ? AND username = ?", (domain, username)
+    )
+    row = txn.fetchone()
+    return None if row is None else row[0]
+
+
 def _user_exists_txn(txn: Transaction, domain: str, username: str) -> bool:
     txn.execute("SELECT 1 FROM users WHERE domain = ? AND username = ?", (domain, username))
     return txn.fetchone() is not None
@@ -113,6 +123,10 @@ class SQLAuthStore:
             "set_secret", _set_secret_txn, domain, username, plain, details
         )
 
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the user accounts of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "auth_remove_domain", ("users",), domain)
+
     def remove_user(self, domain: str, username: str) -> defer.Deferred[bool]:
         """Delete the user; fires False if there was none."""
         return self._db.run_interaction("remove_user", _remove_user_txn, domain, username)
@@ -130,6 +144,19 @@ class SQLAuthStore:
     def count_users(self, domain: str) -> defer.Deferred[int]:
         """Fire the number of users of the domain."""
         return self._db.run_interaction("count_users", _count_users_txn, domain)
+
+    def get_created_at(self, domain: str, username: str) -> defer.Deferred[datetime | None]:
+        """Fire when the account was created (aware UTC datetime), or None if there is none."""
+
+        def decode(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str):  # SQLite CURRENT_TIMESTAMP: "YYYY-MM-DD HH:MM:SS" in UTC
+                value = datetime.fromisoformat(value)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+        d = self._db.run_interaction("auth_created_at", _created_at_txn, domain, username)
+        return d.addCallback(decode)
 
     def user_exists(self, domain: str, username: str) -> defer.Deferred[bool]:
         """Fire True if the user exists."""

@@ -12,6 +12,7 @@ from zope.interface import implementer
 
 from mongoose.storage.interfaces import IBlocklistStore, IDatabase
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLBlocklistStore"]
 
@@ -84,6 +85,10 @@ class SQLBlocklistStore:
         except ValueError as exc:
             return defer.fail(exc)
         return self._db.run_interaction("blocklist_list", _list_txn, domain, limit, offset)
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the bars of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "blocklist_remove_domain", ("blocklist_users",), domain)
 
     def count_blocks(self, domain: str) -> defer.Deferred[int]:
         """Fire how many users of the domain are barred."""

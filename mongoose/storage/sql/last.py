@@ -12,6 +12,7 @@ from zope.interface import implementer
 
 from mongoose.storage.interfaces import IDatabase, ILastStore, LastActivity
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLLastStore"]
 
@@ -108,6 +109,10 @@ class SQLLastStore:
     def older_than(self, domain: str, before: int) -> defer.Deferred[dict[str, int]]:
         """Fire username -> seconds of the records older than ``before``."""
         return self._db.run_interaction("last_older_than", _older_txn, domain, before)
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the last activity records of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "last_remove_domain", ("last_activity",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[bool]:
         """Delete the user's record; fire whether there was one."""

@@ -17,6 +17,7 @@ from zope.interface import implementer
 
 from mongoose.storage.interfaces import IDatabase, IOfflineStore, OfflineMessage
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLOfflineStore", "to_micros", "from_micros"]
 
@@ -193,6 +194,10 @@ class SQLOfflineStore:
     def delete_older_than(self, domain: str, before: datetime) -> defer.Deferred[int]:
         """Delete the domain's messages stored at or before ``before``."""
         return self._run_at("offline_delete_older", _delete_older_txn, before, domain)
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the offline messages of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "offline_remove_domain", ("offline_messages",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[int]:
         """Delete every message waiting for the user."""

@@ -18,6 +18,7 @@ from zope.interface import implementer
 from mongoose.storage.errors import StorageError
 from mongoose.storage.interfaces import IDatabase, IPrivacyStore, PrivacyItem
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLPrivacyStore", "items_to_json", "items_from_json"]
 
@@ -165,6 +166,10 @@ class SQLPrivacyStore:
     def set_default(self, domain: str, username: str, name: str | None) -> defer.Deferred[bool]:
         """Set or clear the default list name."""
         return self._db.run_interaction("privacy_default", _default_txn, domain, username, name)
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the privacy lists and default names of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "privacy_remove_domain", ("privacy_default_list", "privacy_list",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[int]:
         """Delete every list of the user; fire how many went."""

@@ -14,6 +14,7 @@ from zope.interface import implementer
 
 from mongoose.storage.interfaces import IDatabase, IPrivateStore
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLPrivateStore"]
 
@@ -35,6 +36,15 @@ def _get_txn(
         )
         found.update({row[0]: row[1] for row in txn.fetchall()})
     return found
+
+
+def _all_txn(txn: Transaction, domain: str, username: str) -> dict[str, str]:
+    txn.execute(
+        "SELECT namespace, data FROM private_storage WHERE domain = ? AND username = ? "
+        "ORDER BY namespace",
+        (domain, username),
+    )
+    return {row[0]: row[1] for row in txn.fetchall()}
 
 
 def _set_txn(txn: Transaction, domain: str, username: str, items: list[tuple[str, str]]) -> None:
@@ -72,6 +82,10 @@ class SQLPrivateStore:
             return defer.succeed({})
         return self._db.run_interaction("private_get", _get_txn, domain, username, wanted)
 
+    def all_private(self, domain: str, username: str) -> defer.Deferred[dict[str, str]]:
+        """Fire namespace -> XML text of everything the user stored."""
+        return self._db.run_interaction("private_all", _all_txn, domain, username)
+
     def set_private(
         self, domain: str, username: str, items: Mapping[str, str]
     ) -> defer.Deferred[None]:
@@ -80,6 +94,10 @@ class SQLPrivateStore:
         if not pairs:
             return defer.succeed(None)
         return self._db.run_interaction("private_set", _set_txn, domain, username, pairs)
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the private XML of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "private_remove_domain", ("private_storage",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[int]:
         """Delete everything the user stored; fire how many namespaces went."""

@@ -24,6 +24,7 @@ from mongoose.storage.interfaces import (
     RosterUpdate,
 )
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLRosterStore"]
 
@@ -186,6 +187,10 @@ class SQLRosterStore:
         return self._db.run_interaction(
             "roster_update_item", _update_item_txn, domain, username, contact, change
         )
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the rosters and roster versions of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "roster_remove_domain", ("roster_items", "roster_versions",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[int]:
         """Delete the user's roster and version; fire how many items went."""

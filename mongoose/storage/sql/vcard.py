@@ -14,6 +14,7 @@ from zope.interface import implementer
 
 from mongoose.storage.interfaces import IDatabase, IVCardStore
 from mongoose.storage.sql.database import Transaction
+from mongoose.storage.sql.purge import remove_domain_rows
 
 __all__ = ["SQLVCardStore"]
 
@@ -89,6 +90,10 @@ class SQLVCardStore:
             "vcard_set", _set_txn, domain, username, vcard,
             (fn or "").casefold(), (nickname or "").casefold(),
         )
+
+    def remove_domain(self, domain: str) -> defer.Deferred[int]:
+        """Delete the vCards of every user of ``domain``; fire the rows deleted."""
+        return remove_domain_rows(self._db, "vcard_remove_domain", ("vcards",), domain)
 
     def remove_user(self, domain: str, username: str) -> defer.Deferred[bool]:
         """Delete the user's vCard; fire whether there was one."""

@@ -123,12 +123,15 @@ class AdminEndpointTests(HandlerTestCase):
         self.assertEqual(body["errors"][0]["message"], "Category disabled")
 
     def test_get_serves_page_and_queries(self):
-        """GET without a query serves the explorer page; with one it runs the query."""
+        """GET without a query serves the GraphiQL page; with one it runs the query."""
         client = self.client(schema_endpoint="admin")
-        response, content = self.get(client)
+        response, content = self.get(client, headers={"Accept": ["text/html"]})
         self.assertEqual(response.code, 200)
         self.assertIn(b"text/html", response.headers.getRawHeaders(b"content-type")[0])
-        self.assertIn(b"<title>mongoose GraphQL (admin)</title>", content)
+        self.assertIn(b"<title>mongoose GraphiQL (admin)</title>", content)
+        self.assertIn(b'<script src="/api/graphql/graphiql/graphiql.min.js">', content)
+        self.assertNotIn(b"http://", content)
+        self.assertNotIn(b"https://", content)
         response, content = self.get(client, {"query": COUNT})
         self.assertEqual(json.loads(content), {"data": {"account": {"countUsers": 1}}})
         response, content = self.get(client, {"query": "mutation { account { removeUser("
@@ -136,6 +139,68 @@ class AdminEndpointTests(HandlerTestCase):
         self.assertEqual(response.code, 405)
         self.assertIn(("bob", "localhost"), self.auth.users)
 
+
+    def test_page_on_protected_endpoints_needs_credentials(self):
+        """A browser without valid credentials gets a 401 Basic challenge, then the page."""
+        html = {"Accept": ["text/html"]}
+        for options, good, bad in [
+            ({"schema_endpoint": "admin", "username": "admin", "password": "secret"},
+             ("admin", "secret"), ("admin", "wrong")),
+            ({"schema_endpoint": "domain_admin"}, ("admin@localhost", "dpw"),
+             ("admin@localhost", "nope")),
+            ({"schema_endpoint": "user"}, ("bob@localhost", "pw"), ("bob@localhost", "x")),
+        ]:
+            client = self.client(**options)
+            for headers in (html, {**html, **basic(*bad)}):
+                response, content = self.get(client, headers=headers)
+                self.assertEqual(response.code, 401, options)
+                self.assertEqual(response.headers.getRawHeaders(b"www-authenticate"),
+                                 [b'Basic realm="mongooseim"'])
+                self.assertIn(b"Log in to use GraphiQL", content)
+                self.assertNotIn(b"graphiql.min.js", content)
+            response, content = self.get(client, headers={**html, **basic(*good)})
+            self.assertEqual(response.code, 200, options)
+            self.assertIn(b"graphiql.min.js", content)
+
+    def test_get_asking_for_json_without_query(self):
+        """A JSON client that GETs without a query gets a JSON error, not the page."""
+        response, content = self.get(self.client(schema_endpoint="admin"),
+                                     headers={"Accept": ["application/json"]})
+        self.assertEqual(response.code, 400)
+        self.assertEqual(json.loads(content)["errors"][0]["message"],
+                         "a GET request needs a 'query' parameter")
+
+    def test_graphiql_files_from_the_package(self):
+        """The page's files come from the packaged GraphiQL, with types and cache headers."""
+        client = self.client(schema_endpoint="admin", username="admin", password="secret")
+        expected = {"graphiql.min.js": b"text/javascript", "graphiql.min.css": b"text/css",
+                    "react.production.min.js": b"text/javascript",
+                    "react-dom.production.min.js": b"text/javascript"}
+        for name, content_type in expected.items():
+            d = client.get(f"http://localhost/api/graphql/graphiql/{name}")
+            client.flush()
+            response = self.successResultOf(d)
+            body = self.successResultOf(client.content(response))
+            self.assertEqual(response.code, 200, name)
+            self.assertTrue(response.headers.getRawHeaders(b"content-type")[0]
+                            .startswith(content_type), name)
+            self.assertIn(b"max-age", response.headers.getRawHeaders(b"cache-control")[0])
+            self.assertGreater(len(body), 10000, name)
+            if name == "graphiql.min.js":
+                self.assertTrue(b"GraphiQL" in body, "not the GraphiQL bundle")
+        etag = response.headers.getRawHeaders(b"etag")[0]
+        d = client.get("http://localhost/api/graphql/graphiql/react-dom.production.min.js",
+                       headers={"If-None-Match": [etag]})
+        client.flush()
+        response = self.successResultOf(d)
+        self.assertEqual(response.code, 304)
+        self.assertEqual(self.successResultOf(client.content(response)), b"")
+        d = client.get("http://localhost/api/graphql/graphiql/secrets.py")
+        client.flush()
+        response = self.successResultOf(d)
+        self.assertEqual(response.code, 404)
+        body = json.loads(self.successResultOf(client.content(response)))
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "not_found")
 
     def test_subscription_without_session_manager(self):
         """Without a session manager a subscription answers a clear error."""

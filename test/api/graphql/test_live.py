@@ -181,6 +181,105 @@ class CategoryQueryTests(LiveTestCase):
         return defer.ensureDeferred(self._user_denied())
 
 
+class StatAndMetricQueryTests(LiveTestCase):
+    """``stat`` and ``metric`` with MongooseIM's queries (``admin/stats.gql``, ``metric.gql``)."""
+
+    async def _stat(self):
+        for name in ("alice", "bob"):
+            await self.node.auth.register(name, "localhost", "pw")
+        await self.node.auth.register("carol", "other.test", "pw")
+        await connect(self.node, "alice")
+        data = await self.gql(
+            "query { stat { globalStats { uptimeSeconds registeredUsers onlineUsersNode "
+            "onlineUsers incomingS2S outgoingS2S } "
+            'domainStats(domain: "localhost") { registeredUsers onlineUsers } } }')
+        stats = data["stat"]["globalStats"]
+        self.assertGreaterEqual(stats.pop("uptimeSeconds"), 0)
+        self.assertEqual(stats, {"registeredUsers": 3, "onlineUsersNode": 1, "onlineUsers": 1,
+                                 "incomingS2S": 0, "outgoingS2S": 0})
+        self.assertEqual(data["stat"]["domainStats"], {"registeredUsers": 2, "onlineUsers": 1})
+        body = await self.raw('query { stat { domainStats(domain: "nowhere.test") '
+                              "{ onlineUsers } } }")
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "not_found")
+
+    def test_stat(self):
+        """globalStats and domainStats count users, sessions and s2s connections."""
+        return defer.ensureDeferred(self._stat())
+
+    async def _metric(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        await connect(self.node, "alice")
+        data = await self.gql(
+            'query { metric { getMetrics(name: ["localhost", "mongoose_sessions"]) { '
+            "... on GaugeMetric { name type value } "
+            "... on CounterMetric { name type value ms_since_reset } } } }")
+        self.assertEqual(data["metric"]["getMetrics"], [
+            {"name": ["localhost", "mongoose_sessions"], "type": "gauge", "value": 1}])
+        # The test session is not TCP/BOSH/WebSocket: its transport label is "other".
+        data = await self.gql(
+            'query { metric { getMetrics(name: ["_", "mongoose_sessions_opened"]) { '
+            "... on CounterMetric { name type value ms_since_reset } } } }")
+        opened = data["metric"]["getMetrics"]
+        self.assertEqual([(m["name"], m["value"]) for m in opened],
+                         [(["localhost", "mongoose_sessions_opened", "other"], 1)])
+        self.assertEqual(opened[0]["type"], "counter")
+        self.assertGreaterEqual(opened[0]["ms_since_reset"], 0)
+        data = await self.gql(
+            'query { metric { getMetricsAsDicts(name: ["global", "mongoose_info"], '
+            'keys: ["value"]) { name dict { key value } } '
+            'getClusterMetricsAsDicts(name: ["localhost", "mongoose_users_online"]) '
+            "{ node result { name dict { key value } } } } }")
+        self.assertEqual(data["metric"]["getMetricsAsDicts"][0]["dict"],
+                         [{"key": "value", "value": 1}])
+        cluster = data["metric"]["getClusterMetricsAsDicts"]
+        self.assertEqual(len(cluster), 1)
+        self.assertTrue(cluster[0]["node"].startswith("mongooseim@"))
+        self.assertEqual(cluster[0]["result"], [
+            {"name": ["localhost", "mongoose_users_online"],
+             "dict": [{"key": "value", "value": 1}]}])
+        data = await self.gql(
+            "query { metric { getMetrics { __typename ... on HistogramMetric { name n p50 } } } }")
+        kinds = {m["__typename"] for m in data["metric"]["getMetrics"]}
+        self.assertEqual(kinds, {"GaugeMetric", "CounterMetric", "HistogramMetric"})
+        data = await self.gql(
+            'query { metric { getMetrics(name: ["localhost", "mongoose_sessions"]) '
+            "{ __typename } } }")
+        self.assertEqual(data["metric"]["getMetrics"], [{"__typename": "GaugeMetric"}])
+        # The REST-shaped commands show their maps as key/value entry lists.
+        data = await self.gql(
+            'query { metric { getHostTypeMetric(hostType: "localhost", '
+            'metric: "mongoose_sessions") { metric { key value } } } }')
+        self.assertEqual(data["metric"]["getHostTypeMetric"],
+                         {"metric": [{"key": "value", "value": 1}]})
+
+    def test_metric(self):
+        """getMetrics (a union), getMetricsAsDicts and getClusterMetricsAsDicts."""
+        return defer.ensureDeferred(self._metric())
+
+    async def _domain_admin_stat(self):
+        body = await self.raw('query { metric { getMetrics { __typename } } }',
+                              auth=("admin", "secret"))
+        self.assertNotIn("errors", body)
+        await self.node.domains.set_password("localhost", "dpw")
+        port = reactor.listenTCP(0, Site(GraphQLHandler({"schema_endpoint": "domain_admin"},
+                                                        self.node)), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.urls["domain_admin"] = f"http://127.0.0.1:{port.getHost().port}/api/graphql"
+        auth = ("admin@localhost", "dpw")
+        data = await self.gql('query { stat { domainStats(domain: "localhost") '
+                              "{ registeredUsers } } }", endpoint="domain_admin", auth=auth)
+        self.assertEqual(data["stat"]["domainStats"], {"registeredUsers": 0})
+        for query in ['query { stat { domainStats(domain: "other.test") { onlineUsers } } }',
+                      "query { stat { globalStats { onlineUsers } } }",
+                      "query { metric { getMetrics { __typename } } }"]:
+            body = await self.raw(query, endpoint="domain_admin", auth=auth)
+            self.assertEqual(body["errors"][0]["extensions"]["code"], "no_permissions", query)
+
+    def test_domain_admin_and_stats(self):
+        """A domain admin sees domainStats of its domain only; globalStats and metrics not."""
+        return defer.ensureDeferred(self._domain_admin_stat())
+
+
 class SubscriptionTests(LiveTestCase):
     """stanza.subscribeForMessages over Server-Sent Events."""
 

@@ -133,6 +133,25 @@ class TypeMappingTests(SynchronousTestCase):
         self.assertEqual(set(get_named_type(pair_input.fields["kind"].type).values),
                          {"X_Y", "Z"})
 
+    def test_metric_union_enum_and_maps(self):
+        """MetricResult is a union; MetricType keeps lower-case values; maps are entry lists."""
+        metrics = self.schema.get_type("MetricAdminQuery").fields
+        self.assertEqual(str(metrics["getMetrics"].type), "[MetricResult]")
+        union = self.schema.get_type("MetricResult")
+        self.assertEqual(sorted(t.name for t in union.types),
+                         ["CounterMetric", "GaugeMetric", "HistogramMetric", "SpiralMetric"])
+        self.assertEqual(set(self.schema.get_type("MetricType").values),
+                         {"histogram", "counter", "spiral", "gauge"})
+        self.assertEqual(str(metrics["getMetricsAsDicts"].type), "[MetricDictResult]")
+        self.assertEqual(str(metrics["getClusterMetricsAsDicts"].args["nodes"].type),
+                         "[String!]")
+        values = get_named_type(metrics["getGlobalMetric"].type).fields["metric"].type
+        entry = get_named_type(values)
+        self.assertEqual(set(entry.fields), {"key", "value"})
+        stats = self.schema.get_type("StatAdminQuery").fields
+        self.assertEqual(str(stats["globalStats"].type), "GlobalStats")
+        self.assertEqual(str(stats["domainStats"].args["domain"].type), "DomainName!")
+
     def test_check_auth_on_both_schemas(self):
         """checkAuth is a query on the admin and the user schema."""
         user = build_schema(build_registry(), "user")

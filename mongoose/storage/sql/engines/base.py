@@ -105,13 +105,20 @@ def insert_or_ignore_sql(table: str, columns: Sequence[str], key_columns: Sequen
     )
 
 
+#: The largest LIMIT/OFFSET both engines take (a signed 64-bit integer).
+MAX_LIMIT_OFFSET = 2**63 - 1
+
+
 def check_limit_offset(limit: Any, offset: Any) -> None:
-    """Reject a negative or non-integer limit or offset.
+    """Reject a negative, too large or non-integer limit or offset.
 
     Raises:
         ValueError: with a message naming the bad value.
     """
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise ValueError(f"limit must be a non-negative integer, not {limit!r}")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise ValueError(f"offset must be a non-negative integer, not {offset!r}")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                              or not 0 <= limit <= MAX_LIMIT_OFFSET):
+        raise ValueError(f"limit must be an integer from 0 to {MAX_LIMIT_OFFSET}, not {limit!r}")
+    if (not isinstance(offset, int) or isinstance(offset, bool)
+            or not 0 <= offset <= MAX_LIMIT_OFFSET):
+        raise ValueError(
+            f"offset must be an integer from 0 to {MAX_LIMIT_OFFSET}, not {offset!r}")
