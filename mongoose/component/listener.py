@@ -22,6 +22,10 @@ Options and what they do here:
   ``max_connections`` and the socket options;
 * ``num_acceptors`` and ``hibernate_after`` are accepted and have no effect.
 
+:func:`component_environment` and :func:`settings_from_options` are also
+used by the WebSocket handler's ``service`` table
+(:mod:`mongoose.http.ws_component`), so both transports run the same streams.
+
 All component listeners of a node share one component table
 (``node.components``), created with the ``component`` commands by the first
 listener built.  Each listener closes its streams with ``system-shutdown``
@@ -53,6 +57,7 @@ __all__ = [
     "UNLIMITED_STANZA_SIZE",
     "ComponentFactory",
     "build_component_factory",
+    "component_environment",
     "component_registry",
     "settings_from_options",
 ]
@@ -204,6 +209,31 @@ def _shaper_for(node: Any, name: str):
     return build
 
 
+def component_environment(node: Any, options: Mapping[str, Any]) -> ComponentEnvironment:
+    """What the component streams of one endpoint share, built from its options.
+
+    Used by ``[[listen.service]]`` (TCP) and by the WebSocket handler's
+    ``service`` table, so both transports run the same streams with the same
+    ``access`` and ``shaper`` semantics.
+
+    Args:
+        node: the :class:`mongoose.node.Node`.
+        options: the endpoint's parsed options (``access``, ``shaper``).
+
+    Returns:
+        A new environment (its own set of open connections) on the node's
+        component table.
+    """
+    return ComponentEnvironment(
+        router=node.router,
+        registry=component_registry(node),
+        hosts=lambda: node.config.hosts,
+        clock=node.reactor,
+        may_receive_from=_may_receive_from(node, options.get("access", "all")),
+        shaper_for=_shaper_for(node, options.get("shaper", "none")),
+    )
+
+
 def _startup_error(message: str) -> Exception:
     from mongoose.node import StartupError
 
@@ -247,15 +277,7 @@ def build_component_factory(index: int, options: Mapping[str, Any], node: Any) -
         mongoose.node.StartupError: the TLS options cannot be used.
     """
     path = f"listen.service[{index}]"
-    registry = component_registry(node)
-    environment = ComponentEnvironment(
-        router=node.router,
-        registry=registry,
-        hosts=lambda: node.config.hosts,
-        clock=node.reactor,
-        may_receive_from=_may_receive_from(node, options.get("access", "all")),
-        shaper_for=_shaper_for(node, options.get("shaper", "none")),
-    )
+    environment = component_environment(node, options)
     settings = settings_from_options(path, options, node.config.options.get("general"))
     factory = ComponentFactory(
         environment, settings, _finite(options.get("max_connections", "infinity"))

@@ -238,6 +238,8 @@ class BoshSession:
         self._flush_call: Any = None
         self._idle: Any = None
         self._idle_seconds = options.inactivity
+        #: The domain the session was created for (its ``to``), for metrics.
+        self.host = ""
         self.session = C2SSession(resource.context, self, peer)
 
     # -- requests -------------------------------------------------------------
@@ -497,6 +499,9 @@ class BoshSession:
             _terminal(request, condition or "item-not-found")
         self.early.clear()
         self.resource.sessions.pop(self.sid, None)
+        metrics = self.resource.metrics
+        if metrics is not None:
+            metrics.bosh_session_closed(self.host)
         if condition is not None:
             self.session.connection_lost((), self)
 
@@ -583,6 +588,13 @@ class BoshResource(Resource):
         self.node = node
         self.context = handler_context(node, "mongoose_bosh_handler", options)
         self.sessions: dict[str, BoshSession] = {}
+        self.metrics = getattr(node, "metrics", None)
+        if self.metrics is not None:
+            self.metrics.http_transports.add_bosh(self._open_hosts)
+
+    def _open_hosts(self) -> list[str]:
+        """The host of every open session (read by the ``mongoose_bosh_sessions`` gauge)."""
+        return [session.host for session in self.sessions.values()]
 
     def render_OPTIONS(self, request: Any) -> bytes:
         """CORS pre-flight."""
@@ -640,7 +652,10 @@ class BoshResource(Resource):
             self, sid, rid, wait, max(hold, 1), options,
             peer_of(request.getClientAddress()), request.isSecure(),
         )
+        session.host = to
         self.sessions[sid] = session
+        if self.metrics is not None:
+            self.metrics.bosh_session_created(to)
         session.open_stream(body)
         session.handle(request, body)
 

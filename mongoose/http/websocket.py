@@ -23,13 +23,15 @@ stream is closed with ``connection-timeout``; ``infinity``: never),
 ``ping_rate`` (milliseconds between WebSocket pings from the server; an
 unanswered ping closes the connection), ``max_stanza_size`` (a larger frame
 gets ``policy-violation``), ``c2s_state_timeout`` and
-``backwards_compatible_session`` (as for ``[[listen.c2s]]``).  The
-``service`` sub-table (components over WebSocket) is accepted but not served
-yet: such a handler serves clients only.
+``backwards_compatible_session`` (as for ``[[listen.c2s]]``), and the
+``service`` sub-table: XEP-0114 components over WebSocket, told apart from
+clients by the first frame (a ``<stream:stream xmlns='jabber:component:accept'>``
+opening instead of ``<open/>``), see :mod:`mongoose.http.ws_component`.
 
 Errors reach the client as RFC 7395 stream errors followed by ``<close/>``:
 ``not-well-formed`` (a binary frame, malformed XML, or no ``<open/>`` first),
-``policy-violation`` (an oversized frame) and what the session decides.
+``policy-violation`` (an oversized frame; one over autobahn's payload limit
+gets it as soon as its header arrives, unread) and what the session decides.
 """
 
 from __future__ import annotations
@@ -48,7 +50,13 @@ from zope.interface import implementer, provider
 
 from mongoose.c2s.interfaces import IC2STransport
 from mongoose.c2s.session import C2SSession
+from mongoose.component.stream import ComponentStream
 from mongoose.http.common import handler_context, peer_of, serialize
+from mongoose.http.ws_component import (
+    ComponentEndpoint,
+    legacy_stream_namespace,
+    start_component,
+)
 from mongoose.interfaces import IHTTPHandlerFactory
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.framing import parse_element
@@ -103,16 +111,20 @@ def cancel_close_timer(protocol: Any) -> None:
 
 
 class XMPPWebSocketProtocol(WebSocketServerProtocol):
-    """One XMPP client over WebSocket: frames in, elements out.
+    """One XMPP client (or XEP-0114 component) over WebSocket: frames in, elements out.
 
     Attributes:
-        session: the client's C2SSession, once the WebSocket is open.
+        session: the client's C2SSession, once the WebSocket is open (None
+            again once the first frame showed a component).
         adapter: its :class:`WebSocketTransport`.
+        component: the XEP-0114 stream when the peer is a component.
     """
 
     session: C2SSession | None = None
     adapter: WebSocketTransport | None = None
+    component: ComponentStream | None = None
     _opened = False
+    _first_frame = True
     _closing = False
     _paused = False
     _idle: Any = None
@@ -129,13 +141,16 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
         """Start the client session."""
         factory = self.factory
         self._pending: list[tuple[str, Any]] = []
-        factory.connections.add(self)
+        factory.connection_made(self)
         self.adapter = WebSocketTransport(self, ISSLTransport.providedBy(self.transport))
         self.session = C2SSession(factory.context, self.adapter, self.adapter.peer)
         self._touch()
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
-        """One frame: one element, ``<open/>`` or ``<close/>``."""
+        """One frame: one element, ``<open/>`` or ``<close/>`` (or component stream bytes)."""
+        if self.component is not None:
+            self._component_frame(payload, isBinary)
+            return
         if self.session is None or self._closing:
             return
         self._touch()
@@ -149,6 +164,12 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
                 StreamError("policy-violation", f"frame larger than the limit of {limit} bytes"),
             )
             return
+        if self._first_frame:
+            self._first_frame = False
+            namespace = legacy_stream_namespace(payload)
+            if namespace is not None:
+                self._start_component(payload, namespace)
+                return
         try:
             el = parse_element(payload, max_size=limit)
         except StreamError as error:
@@ -166,16 +187,71 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
         else:
             self._event("element", el)
 
+    def onMessageFrameBegin(self, length: int) -> None:
+        """Refuse a frame over autobahn's payload limits with an XMPP stream error first.
+
+        autobahn fails such a connection before reading the payload; the
+        peer first gets ``policy-violation`` in its own framing, as for a
+        frame over ``max_stanza_size``.
+        """
+        total = getattr(self, "message_data_total_length", 0) + length
+        too_big = 0 < self.maxMessagePayloadSize < total or 0 < self.maxFramePayloadSize < length
+        if too_big and not self._closing and not self.failedByMe:
+            text = f"frame of {length} bytes is over the limit"
+            if self.component is not None:
+                self.component.close("policy-violation", text)
+            elif self.session is not None:
+                self.session.close("policy-violation", text)
+        super().onMessageFrameBegin(length)
+
     def onClose(self, wasClean: bool, code: int, reason: str) -> None:
-        """The WebSocket is gone: tell the session."""
+        """The WebSocket is gone: tell the session (or the component stream)."""
         self._closing = True
         self._stop_idle()
         cancel_close_timer(self)
+        self.factory.connection_gone(self)
+        component = self.component
+        if component is not None:
+            component.connectionLost(None)
+            return
         if self.session is None:
             return
         self._pending.clear()
-        self.factory.connection_gone(self)
         self.session.connection_lost((), self.adapter)
+
+    # -- components (XEP-0114 over WebSocket) -------------------------------------
+
+    def _start_component(self, payload: bytes, namespace: str) -> None:
+        """The first frame opened a ``<stream:stream>``: serve a component, or refuse."""
+        session, self.session = self.session, None
+        self._pending.clear()
+        if session is not None:
+            session.connection_lost((), self.adapter)
+        self.component = start_component(self, self.factory.components, payload, namespace)
+
+    def _component_frame(self, payload: bytes, isBinary: bool) -> None:
+        component = self.component
+        if self._closing or component.state == "closed":
+            return
+        self._touch()
+        if isBinary:
+            component.close("not-well-formed", "frames must be text frames")
+            return
+        component.dataReceived(payload)
+
+    def send_frame(self, data: bytes) -> None:
+        """Send bytes (complete UTF-8 text) as one text frame, unless closing."""
+        if self.state == WebSocketServerProtocol.STATE_OPEN and not self._closing:
+            self.sendMessage(data, False)
+
+    def close_connection(self) -> None:
+        """Start the closing handshake (no ``<close/>``: legacy framing)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_idle()
+        self._pending.clear()
+        self.sendClose(1000)
 
     # -- input events -----------------------------------------------------------
 
@@ -229,7 +305,9 @@ class XMPPWebSocketProtocol(WebSocketServerProtocol):
 
     def _timed_out(self) -> None:
         self._idle = None
-        if self.session is not None:
+        if self.component is not None:
+            self.component.close("connection-timeout", "no data from the component for too long")
+        elif self.session is not None:
             self.session.close("connection-timeout", "no data from the client for too long")
 
     # -- output -----------------------------------------------------------------
@@ -356,6 +434,13 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
         super().__init__(protocols=[SUBPROTOCOL], reactor=node.reactor)
         self._batched_timer = DirectTimer(node.reactor)
         self.context = handler_context(node, "mongoose_websocket_handler", options)
+        #: Components over WebSocket (the ``service`` table), or None.
+        self.components = (
+            ComponentEndpoint(node, options) if options.get("service") is not None else None
+        )
+        self.metrics = getattr(node, "metrics", None)
+        if self.metrics is not None:
+            self.metrics.http_transports.add_websocket(self._open_connections)
         self.timeout = _ms(options.get("timeout", 60000))
         self.connections: set[XMPPWebSocketProtocol] = set()
         self._drained: defer.Deferred | None = None
@@ -367,6 +452,9 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
             autoPingInterval=ping or 0,
             autoPingTimeout=ping or 0,
             closeHandshakeTimeout=_CLOSE_TIMEOUT,
+            # Fail a connection with a closing handshake rather than a reset,
+            # so a stream error written just before still reaches the peer.
+            failByDrop=False,
             openHandshakeTimeout=_CLOSE_TIMEOUT * 3,
         )
         self.noisy = False
@@ -378,7 +466,9 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
         :data:`_CLOSE_TIMEOUT` seconds.
         """
         for connection in list(self.connections):
-            if connection.session is not None:
+            if connection.component is not None:
+                connection.component.close("system-shutdown", "the server is stopping")
+            elif connection.session is not None:
                 connection.session.close("system-shutdown", "the server is stopping")
         if not self.connections:
             return defer.succeed(None)
@@ -392,9 +482,32 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
 
         return self._drained.addBoth(stop_timer)
 
+    def _open_connections(self) -> list[tuple[str | None, str]]:
+        """``(host, type)`` of every open connection (read by the metrics gauge)."""
+        entries: list[tuple[str | None, str]] = []
+        for connection in self.connections:
+            component = connection.component
+            if component is not None:
+                domains = component.domains
+                entries.append((domains[0] if domains else component.requested, "component"))
+            else:
+                session = connection.session
+                entries.append((session.host if session is not None else None, "client"))
+        return entries
+
+    def connection_made(self, connection: XMPPWebSocketProtocol) -> None:
+        """Remember an open connection (and count it)."""
+        self.connections.add(connection)
+        if self.metrics is not None:
+            self.metrics.websocket_opened()
+
     def connection_gone(self, connection: XMPPWebSocketProtocol) -> None:
         """Forget a closed connection."""
+        if connection not in self.connections:
+            return
         self.connections.discard(connection)
+        if self.metrics is not None:
+            self.metrics.websocket_closed()
         drained = self._drained
         if drained is not None and not self.connections:
             self._drained = None

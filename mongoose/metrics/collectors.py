@@ -19,10 +19,11 @@ from prometheus_client.core import (
     Metric,
 )
 
-from mongoose.metrics.labels import OTHER, TRANSPORTS, transport_label
+from mongoose.metrics.labels import OTHER, TRANSPORTS, host_label, transport_label
 from mongoose.storage.sql.database import QUERY_TIME_BUCKETS
 
 __all__ = [
+    "HTTPTransportCollector",
     "SessionCollector",
     "RouterCollector",
     "StorageCollector",
@@ -84,6 +85,77 @@ class SessionCollector:
         yield sessions
         yield by_transport
         yield users
+
+
+#: Values of the ``type`` label of ``mongoose_websocket_connections``.
+WEBSOCKET_TYPES = ("client", "component")
+
+
+class HTTPTransportCollector:
+    """``mongoose_websocket_connections`` and ``mongoose_bosh_sessions``, read when scraped.
+
+    Each WebSocket or BOSH handler registers a reader with :meth:`add_websocket`
+    or :meth:`add_bosh`; the gauges add up what the readers report, with the
+    host bounded to the served domains (``other`` for anything else, e.g. a
+    stream not opened yet or a component's domain).
+
+    Args:
+        hosts: callable returning the served domains (each gets a series,
+            0 when empty).
+    """
+
+    def __init__(self, hosts: Callable[[], Sequence[str]]):
+        self.hosts = hosts
+        self.websocket_readers: list[Callable[[], Iterable[tuple[Any, str]]]] = []
+        self.bosh_readers: list[Callable[[], Iterable[Any]]] = []
+
+    def add_websocket(self, read: Callable[[], Iterable[tuple[Any, str]]]) -> None:
+        """Count what ``read()`` returns: one ``(host, type)`` per open connection."""
+        self.websocket_readers.append(read)
+
+    def add_bosh(self, read: Callable[[], Iterable[Any]]) -> None:
+        """Count what ``read()`` returns: one host per open BOSH session."""
+        self.bosh_readers.append(read)
+
+    def describe(self) -> Iterable[Metric]:
+        """The families this collector yields, without samples."""
+        return self._families()
+
+    def _families(self) -> list[Metric]:
+        return [
+            GaugeMetricFamily(
+                "mongoose_websocket_connections",
+                "Open XMPP WebSocket connections, by the stream's host and by peer type.",
+                labels=["host", "type"],
+            ),
+            GaugeMetricFamily(
+                "mongoose_bosh_sessions",
+                "Open BOSH sessions, by the host they were created for.",
+                labels=["host"],
+            ),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        """Count the connections and sessions now."""
+        websocket, bosh = self._families()
+        served = list(self.hosts())
+        allowed = frozenset(served)
+        ws_counts = {(h, t): 0 for h in (*served, OTHER) for t in WEBSOCKET_TYPES}
+        for read in self.websocket_readers:
+            for host, kind in read():
+                key = (host_label(host, allowed), kind if kind in WEBSOCKET_TYPES else "client")
+                ws_counts[key] = ws_counts.get(key, 0) + 1
+        bosh_counts = dict.fromkeys((*served, OTHER), 0)
+        for read in self.bosh_readers:
+            for host in read():
+                label = host_label(host, allowed)
+                bosh_counts[label] = bosh_counts.get(label, 0) + 1
+        for (host, kind), count in ws_counts.items():
+            websocket.add_metric([host, kind], count)
+        for host, count in bosh_counts.items():
+            bosh.add_metric([host], count)
+        yield websocket
+        yield bosh
 
 
 class RouterCollector:

@@ -24,6 +24,7 @@ from twisted.logger import Logger
 
 from mongoose import __version__
 from mongoose.metrics.collectors import (
+    HTTPTransportCollector,
     Probe,
     ProbeCollector,
     RouterCollector,
@@ -131,6 +132,27 @@ class Metrics:
             "HTTP connections closed at once because transport.max_connections were open.",
             ["listener"], registry=registry,
         )
+        self.websocket_opened_total = Counter(
+            "mongoose_websocket_connections_opened",
+            "XMPP WebSocket connections accepted (clients and components).",
+            registry=registry,
+        )
+        self.websocket_closed_total = Counter(
+            "mongoose_websocket_connections_closed",
+            "XMPP WebSocket connections that closed.",
+            registry=registry,
+        )
+        self.bosh_created = Counter(
+            "mongoose_bosh_sessions_created", "BOSH sessions created, by host.", ["host"],
+            registry=registry,
+        )
+        self.bosh_closed = Counter(
+            "mongoose_bosh_sessions_closed", "BOSH sessions that ended, by host.", ["host"],
+            registry=registry,
+        )
+        #: Open WebSocket connections and BOSH sessions (gauges read when scraped).
+        self.http_transports = HTTPTransportCollector(lambda: node.config.hosts)
+        registry.register(self.http_transports)
         self._probes = ProbeCollector()
         registry.register(SessionCollector(node.sessions, lambda: node.config.hosts))
         registry.register(RouterCollector(node.router))
@@ -213,6 +235,24 @@ class Metrics:
     def http_connection_refused(self, listener: str) -> None:
         """``listener`` turned a connection away (max_connections)."""
         self.http_refused.labels(listener).inc()
+
+    # -- WebSocket and BOSH -------------------------------------------------------
+
+    def websocket_opened(self) -> None:
+        """One more XMPP WebSocket connection."""
+        self.websocket_opened_total.inc()
+
+    def websocket_closed(self) -> None:
+        """An XMPP WebSocket connection closed."""
+        self.websocket_closed_total.inc()
+
+    def bosh_session_created(self, host: object) -> None:
+        """A BOSH session was created for ``host`` (its ``to``)."""
+        self.bosh_created.labels(self._host(host)).inc()
+
+    def bosh_session_closed(self, host: object) -> None:
+        """A BOSH session created for ``host`` ended."""
+        self.bosh_closed.labels(self._host(host)).inc()
 
     # -- probes and exposition ----------------------------------------------
 

@@ -18,9 +18,20 @@ from mongoose.extensions import ExtensionRegistry
 from mongoose.http.websocket import DirectTimer, cancel_close_timer
 from mongoose.node import Node
 from mongoose.xmpp.framing import parse_element
+from test.component.support import RawComponent
 from test.support.processes import free_port
 
-__all__ = ["start_node", "WSClient", "ws_connect", "bosh_post", "BoshClient", "TIMEOUT"]
+__all__ = [
+    "start_node",
+    "WSClient",
+    "WSComponent",
+    "ws_connect",
+    "ws_component_connect",
+    "ws_login",
+    "bosh_post",
+    "BoshClient",
+    "TIMEOUT",
+]
 
 TIMEOUT = 10.0
 
@@ -166,6 +177,119 @@ async def ws_connect(
         endpoint = wrapClientTLS(tls_creator, endpoint)
     client = await connectProtocol(endpoint, factory.buildProtocol(None))
     await client.opened
+    return client
+
+
+class _FrameWriter:
+    """RawComponent's transport over a WebSocket: each write is one text frame."""
+
+    def __init__(self, protocol: WebSocketClientProtocol):
+        self.protocol = protocol
+
+    def write(self, data: bytes) -> None:
+        """Send one text frame."""
+        self.protocol.sendMessage(data, False)
+
+    def loseConnection(self) -> None:
+        """Start the closing handshake."""
+        self.protocol.sendClose(1000)
+
+
+class WSComponent(WebSocketClientProtocol):
+    """A XEP-0114 component over WebSocket in the ``<stream:stream>`` framing.
+
+    The frames the server sends are fed, in order, to a
+    :class:`test.component.support.RawComponent` (``self.component``), which
+    offers ``open``, ``authenticate``, ``send``, ``next`` and ``stream_error``.
+
+    Attributes:
+        frames: every payload received, raw.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[bytes] = []
+        self.component = RawComponent()
+        self.opened: defer.Deferred = defer.Deferred()
+        self.closed: defer.Deferred = defer.Deferred()
+
+    def onOpen(self) -> None:
+        """The upgrade succeeded: the component stream may start."""
+        self.component.makeConnection(_FrameWriter(self))
+        self.opened.callback(None)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        """Feed one frame to the component's stream parser."""
+        self.frames.append(payload)
+        self.component.dataReceived(payload)
+
+    def onClose(self, wasClean: bool, code: int, reason: str) -> None:
+        """The WebSocket is gone."""
+        cancel_close_timer(self)
+        self.component.connectionLost(reason)
+        if not self.closed.called:
+            self.closed.callback(code)
+        if not self.opened.called:
+            self.opened.errback(ConnectionError(reason or "refused"))
+
+
+async def ws_component_connect(testcase: Any, port: int, tls_creator: Any = None) -> WSComponent:
+    """Open a component WebSocket (subprotocol ``xmpp``) to ``/ws-xmpp``; dropped at cleanup.
+
+    Args:
+        testcase: the running test.
+        port: the HTTP listener's port.
+        tls_creator: a client TLS connection creator for ``wss:``, or None.
+    """
+    scheme = "ws" if tls_creator is None else "wss"
+    factory = WebSocketClientFactory(f"{scheme}://127.0.0.1:{port}/ws-xmpp", protocols=["xmpp"])
+    factory.protocol = WSComponent
+    factory._batched_timer = DirectTimer(reactor)
+    endpoint: Any = TCP4ClientEndpoint(reactor, "127.0.0.1", port)
+    if tls_creator is not None:
+        endpoint = wrapClientTLS(tls_creator, endpoint)
+    client = await connectProtocol(endpoint, factory.buildProtocol(None))
+    await client.opened
+
+    async def drop() -> None:
+        if not client.closed.called:
+            client.dropConnection(abort=True)
+            await client.closed
+
+    testcase.addCleanup(drop)
+    return client
+
+
+async def ws_login(
+    testcase: Any, port: int, user: str = "alice", resource: str = "ws", tls_creator: Any = None
+) -> WSClient:
+    """A WebSocket client that logged in with PLAIN and bound ``resource``; dropped at cleanup."""
+    import base64
+
+    from mongoose.xmpp.namespaces import NS_FRAMING
+
+    opening = f"<open xmlns='{NS_FRAMING}' to='localhost' version='1.0'/>"
+    client = await ws_connect(port, tls_creator=tls_creator)
+    testcase.addCleanup(client.dropConnection)
+    client.send(opening)
+    opened = await client.next()
+    assert opened.name == "open" and opened.uri == NS_FRAMING, opened.toXml()
+    await client.until("features")
+    token = base64.b64encode(f"\0{user}\0secret".encode()).decode()
+    client.send(
+        f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>"
+    )
+    answer = await client.next()
+    assert answer.name == "success", answer.toXml()
+    client.send(opening)
+    await client.until("features")
+    client.send(
+        "<iq xmlns='jabber:client' type='set' id='b1'>"
+        f"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind>"
+        "</iq>"
+    )
+    bound = await client.until("iq")
+    assert bound["type"] == "result", bound.toXml()
     return client
 
 

@@ -10,13 +10,27 @@ from mongoose.http.bosh import MAX_BODY_BYTES
 from mongoose.xmpp.framing import parse_element
 from test.c2s.support import logged_in
 from test.http.support import BoshClient, bosh_post, start_node
-from test.metrics.httpnode import raw_exchange, request_bytes
+from test.metrics.httpnode import raw_exchange, request_bytes, wait_until
 
 NS_BIND = "http://jabber.org/protocol/httpbind"
 
 
 def _names(body) -> list[str]:
     return [el.name for el in body.elements()]
+
+
+def node_bosh_sessions(node) -> list[str]:
+    """The sids of every open BOSH session of the node (read from its HTTP mounts)."""
+    from mongoose.http.bosh import BoshResource
+
+    sids: list[str] = []
+    for listener in node.listeners:
+        site = getattr(listener.factory, "wrappedFactory", None)
+        site = getattr(site, "wrappedFactory", site)  # under TLS
+        for mount in getattr(getattr(site, "dispatch", None), "mounts", ()):
+            if isinstance(mount.resource, BoshResource):
+                sids.extend(mount.resource.sessions)
+    return sids
 
 
 def _sleep(seconds: float) -> defer.Deferred:
@@ -45,6 +59,36 @@ class SessionTests(unittest.TestCase):
         features = next(answer.elements())
         self.assertIn("mechanisms", [el.name for el in features.elements()])
         yield defer.ensureDeferred(client.send(type="terminate"))
+
+    @defer.inlineCallbacks
+    def test_over_https_with_gzip(self):
+        """Over an HTTPS listener with protocol.compress, a session is created gzip-encoded."""
+        import gzip
+        import os
+
+        from mongoose.xmpp.tls import client_connection_creator, generate_certificates
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        certs = generate_certificates(directory, "localhost")
+        listener = (
+            f'  tls.certfile = "{certs.cert}"\n  tls.keyfile = "{certs.key}"\n'
+            '  tls.verify_mode = "none"\n  protocol.compress = true\n'
+        )
+        node = yield defer.ensureDeferred(start_node(self, listener=listener))
+        creator = client_connection_creator("localhost", {"cacertfile": str(certs.ca_cert)})
+        client = BoshClient(node.http_port)
+        request = request_bytes(
+            "POST", "/http-bind", {"Accept-Encoding": "gzip"},
+            client.body(to="localhost", wait="5", hold="1", ver="1.6").encode(),
+        )
+        response, _ = yield defer.ensureDeferred(
+            raw_exchange(node.http_port, request, tls_creator=creator)
+        )
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.headers.get("content-encoding"), "gzip")
+        answer = parse_element(gzip.decompress(response.body))
+        self.assertIn(answer["sid"], node_bosh_sessions(node))
 
     @defer.inlineCallbacks
     def test_unknown_domain_is_host_unknown(self):
@@ -272,6 +316,9 @@ class ErrorTests(unittest.TestCase):
         )
         self.assertEqual(response.status, 413)
         self.assertIn(b"too_large", response.body)
+        # The server closes its side (ending its linger timer) once it sees ours closed.
+        [http] = [s.factory for s in node.listeners if hasattr(s.factory, "open_connections")]
+        yield defer.ensureDeferred(wait_until(lambda: http.open_connections == 0))
 
     @defer.inlineCallbacks
     def test_get_is_method_not_allowed(self):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 
 from twisted.internet import defer, reactor
@@ -11,7 +10,7 @@ from twisted.trial import unittest
 from mongoose.xmpp.namespaces import NS_FRAMING, NS_STREAMS, NS_XMPP_STREAMS
 from mongoose.xmpp.tls import client_connection_creator, generate_certificates
 from test.c2s.support import logged_in
-from test.http.support import start_node, ws_connect
+from test.http.support import start_node, ws_connect, ws_login
 
 OPEN = f"<open xmlns='{NS_FRAMING}' to='localhost' version='1.0'/>"
 
@@ -33,31 +32,7 @@ def _drop(client):
     return client.closed
 
 
-async def _ws_login(
-    testcase, port: int, user: str = "alice", resource: str = "ws", tls_creator=None
-):
-    client = await ws_connect(port, tls_creator=tls_creator)
-    testcase.addCleanup(client.dropConnection)
-    client.send(OPEN)
-    opened = await client.next()
-    assert opened.name == "open" and opened.uri == NS_FRAMING, opened.toXml()
-    await client.until("features")
-    token = base64.b64encode(f"\0{user}\0secret".encode()).decode()
-    client.send(
-        f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>"
-    )
-    answer = await client.next()
-    assert answer.name == "success", answer.toXml()
-    client.send(OPEN)
-    await client.until("features")
-    client.send(
-        "<iq xmlns='jabber:client' type='set' id='b1'>"
-        f"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind>"
-        "</iq>"
-    )
-    bound = await client.until("iq")
-    assert bound["type"] == "result", bound.toXml()
-    return client
+_ws_login = ws_login
 
 
 class WebSocketTests(unittest.TestCase):
@@ -147,6 +122,29 @@ class WebSocketTests(unittest.TestCase):
         closing = yield defer.ensureDeferred(ws.next())
         self.assertEqual(closing.name, "close")
         yield ws.closed
+
+    @defer.inlineCallbacks
+    def test_huge_frame_is_policy_violation_before_it_is_read(self):
+        """A frame over the WebSocket payload limit still gets policy-violation, then 1009."""
+        node = yield defer.ensureDeferred(start_node(self, ws="    max_stanza_size = 1000"))
+        ws = yield defer.ensureDeferred(_ws_login(self, node.http_port))
+        ws.send("<message xmlns='jabber:client'><body>" + "x" * 200000 + "</body></message>")
+        error = yield defer.ensureDeferred(ws.until("error"))
+        self.assertEqual(_condition(error), "policy-violation")
+        closing = yield defer.ensureDeferred(ws.next())
+        self.assertEqual(closing.name, "close")
+        yield ws.closed
+        self.assertEqual(node.sessions.sessions_of("alice", "localhost"), [])
+
+    @defer.inlineCallbacks
+    def test_unanswered_ping_closes_the_connection(self):
+        """With ping_rate set, a client that never answers pings is disconnected."""
+        node = yield defer.ensureDeferred(start_node(self, ws="    ping_rate = 100"))
+        ws = yield defer.ensureDeferred(_ws_login(self, node.http_port))
+        ws.onPing = lambda payload: None  # no pong
+        code = yield ws.closed.addTimeout(5, reactor)
+        self.assertIsNotNone(code)
+        self.assertEqual(node.sessions.sessions_of("alice", "localhost"), [])
 
     @defer.inlineCallbacks
     def test_malformed_frame_is_not_well_formed(self):

@@ -211,7 +211,9 @@ def _websocket() -> Section:
             "service": Field(
                 service,
                 doc="Accept XEP-0114 components over WebSocket with these options "
-                "(MongooseIM 6.0). Not set: clients only.",
+                "(MongooseIM up to 6.0): a first frame opening "
+                "`<stream:stream xmlns='jabber:component:accept'>` starts a component "
+                "stream. Not set: such a stream gets `invalid-namespace`.",
             ),
         },
         "XMPP over WebSocket (RFC 7395).",
