@@ -1,13 +1,15 @@
 #!/bin/sh
 # Install the Debian packages the third-party interoperability tests use, when
 # they are missing and we may (root with apt-get): go-sendxmpp (a Go XMPP
-# client), prosody (a federation peer) and chromium (GraphiQL in a browser).
+# client), prosody and lua-unbound (a federation peer) and chromium (GraphiQL in a browser).
 # Installing here, before trial starts, keeps slow downloads out of the tests'
 # own time limits. Without them the tests skip with a printed reason (and fail
 # under CI=true).
 missing=""
 command -v go-sendxmpp >/dev/null 2>&1 || missing="$missing go-sendxmpp"
 [ -x /usr/bin/prosody ] || missing="$missing prosody"
+# Prosody resolves the test's private DNS server through libunbound.
+dpkg -s lua-unbound >/dev/null 2>&1 || missing="$missing lua-unbound"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

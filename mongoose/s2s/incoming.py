@@ -6,9 +6,14 @@ Flow of one connection:
    xmlns:db='jabber:server:dialback' from='REMOTE' to='LOCAL'
    version='1.0'>``; a 'to' we do not serve ends it with ``host-unknown``;
 2. we answer with a fresh stream id and, for version 1.0 peers, features:
-   ``<starttls/>`` (with ``<required/>`` when the listener requires it) and
-   the dialback feature (withheld until TLS when TLS is required);
+   ``<starttls/>`` (with ``<required/>`` when the listener requires it),
+   SASL ``EXTERNAL`` (only on TLS, when the peer's certificate was verified
+   and names the header's 'from' domain; XEP-0178) and the dialback feature
+   (withheld until TLS when TLS is required);
 3. ``<starttls/>`` gets ``<proceed/>``, TLS starts, the stream restarts;
+   ``<auth mechanism='EXTERNAL'>`` (authorization identity empty or the
+   'from' domain, policy permitting) gets ``<success/>``, authenticates
+   that domain for the stream and the stream restarts;
 4. ``<db:result from='REMOTE' to='LOCAL'>KEY</db:result>`` is checked
    against ``s2s.default_policy``/``host_policy`` and then with the
    authoritative server over a separate outgoing ``<db:verify/>``
@@ -17,12 +22,14 @@ Flow of one connection:
 5. ``<db:verify/>`` from a server checking one of our outgoing streams is
    answered from ``s2s.shared`` (nothing is stored);
 6. stanzas are accepted only for a (from domain, to domain) pair that passed
-   dialback on this stream, else the stream ends with ``invalid-from``.
+   dialback or SASL on this stream, else the stream ends with ``invalid-from``;
+7. a stream without traffic for the local domain's
+   ``s2s.outgoing.stream_timeout`` ends with ``connection-timeout``.
 
 Stream errors: ``host-unknown``, ``policy-violation`` (TLS required but not
 used, a stanza over ``max_stanza_size``), ``invalid-from``,
 ``unsupported-stanza-type``, ``connection-timeout`` (no header within the
-listener's ``state_timeout``), ``system-shutdown``.
+listener's ``state_timeout``, or idle), ``system-shutdown``.
 """
 
 from __future__ import annotations
@@ -34,12 +41,22 @@ from twisted.words.xish.domish import Element
 
 from mongoose.component.handshake import new_stream_id
 from mongoose.s2s.dialback import key_matches
+from mongoose.s2s.external import (
+    MECHANISM,
+    certificate_domains,
+    decode_authzid,
+    failure_element,
+    matches_domain,
+    mechanisms_feature,
+    success_element,
+)
 from mongoose.s2s.settings import IncomingTLS
 from mongoose.s2s.stanzas import STANZA_NAMES, from_server
 from mongoose.s2s.stream import NS_DIALBACK_FEATURE, ServerStream, dialback_element
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.jid import JID, InvalidJID
-from mongoose.xmpp.namespaces import NS_DIALBACK, NS_SERVER, NS_STARTTLS
+from mongoose.xmpp.namespaces import NS_DIALBACK, NS_SASL, NS_SERVER, NS_STARTTLS
+from mongoose.xmpp.tls import peer_certificate
 
 __all__ = ["IncomingEnvironment", "IncomingStream"]
 
@@ -78,7 +95,10 @@ class IncomingStream(ServerStream):
 
     Attributes:
         local: the domain the peer asked for in the stream header.
-        pairs: (remote domain, local domain) pairs authenticated by dialback.
+        remote: the 'from' domain of the stream header, if any.
+        pairs: (remote domain, local domain) pairs authenticated by dialback
+            or SASL EXTERNAL.
+        external: the remote domain authenticated by SASL EXTERNAL, or None.
     """
 
     def __init__(self, environment: IncomingEnvironment):
@@ -91,6 +111,8 @@ class IncomingStream(ServerStream):
         self.env = environment
         self.manager = environment.manager
         self.local: str | None = None
+        self.remote: str | None = None
+        self.external: str | None = None
         self.stream_id = ""
         self.pairs: set[tuple[str, str]] = set()
         self.info["listener"] = environment.listener
@@ -126,12 +148,15 @@ class IncomingStream(ServerStream):
             self.send_header(None, None, new_stream_id())
             raise StreamError("host-unknown", f"{to} is not served here")
         self.local = to or self.local
+        self.remote = header.get("from") or self.remote
         self.stream_id = new_stream_id()
         version = header.get("version")
         modern = bool(version) and version.split(".")[0] not in ("", "0")
         self.send_header(to, None, self.stream_id, "1.0" if modern else None)
         self.state = "open"
         self.disarm()
+        if self.idle_timeout is None:
+            self.start_idle_timer(self.manager.stream_timeout(self.local))
         if modern:
             self.write(self._features())
 
@@ -140,6 +165,8 @@ class IncomingStream(ServerStream):
         if self.env.creator is not None and not self.secure and self.env.tls.mode != "none":
             required = "<required/>" if self.env.tls.mode == "starttls_required" else ""
             parts.append(f"<starttls xmlns='{NS_STARTTLS}'>{required}</starttls>")
+        if self._external_possible():
+            parts.append(mechanisms_feature())
         if not self.tls_required:
             parts.append(f"<dialback xmlns='{NS_DIALBACK_FEATURE}'><errors/></dialback>")
         parts.append("</stream:features>")
@@ -152,6 +179,8 @@ class IncomingStream(ServerStream):
             self._starttls()
         elif el.uri == NS_DIALBACK and el.name == "verify":
             self._verify(el)
+        elif el.uri == NS_SASL and el.name == "auth":
+            self._sasl_auth(el)
         elif self.tls_required:
             raise StreamError("policy-violation", "use STARTTLS first")
         elif el.uri == NS_DIALBACK and el.name == "result":
@@ -172,6 +201,55 @@ class IncomingStream(ServerStream):
         self.state = "header"
         self.start_tls(self.env.creator)
         self.arm()
+
+    # -- SASL EXTERNAL (XEP-0178) ---------------------------------------------------
+
+    def _external_possible(self) -> bool:
+        """TLS is on and the peer's verified certificate names the header's 'from'."""
+        if not self.secure or self.external is not None or not self.remote or not self.local:
+            return False
+        report = peer_certificate(self.transport)
+        if report is None or not report.verified or report.certificate is None:
+            return False
+        return matches_domain(certificate_domains(report.certificate), self.remote)
+
+    def _sasl_auth(self, el: Element) -> None:
+        remote, local = self.remote, self.local
+        if (el.getAttribute("mechanism") or "").upper() != MECHANISM:
+            self.write(failure_element("invalid-mechanism"))
+            return
+        if not self._external_possible() or remote is None or local is None:
+            self.write(failure_element("not-authorized"))
+            return
+        authzid = decode_authzid(str(el))
+        if authzid is None:
+            self.write(failure_element("incorrect-encoding"))
+            return
+        if authzid and authzid.lower() != remote.lower():
+            self.write(failure_element("invalid-authzid"))
+            return
+        if not self.manager.settings_for(local).allows(remote):
+            self.write(failure_element("not-authorized"))
+            return
+        self.write(success_element())
+        self.external = remote
+        self.info["auth"] = "external"
+        self._authenticated(remote, local, "SASL EXTERNAL")
+        self.state = "header"
+        self.restart()
+        self.arm()
+
+    def _authenticated(self, remote: str, local: str, how: str) -> None:
+        self.pairs.add((remote, local))
+        self.info["domains"] = sorted(f"{r} -> {lo}" for r, lo in self.pairs)
+        self.log.info(
+            "incoming s2s stream from {remote} to {local} authenticated by {how}",
+            remote=remote, local=local, how=how,
+        )
+
+    def idle(self) -> None:
+        """No traffic for the idle timeout: end the stream with connection-timeout."""
+        self.close("connection-timeout", f"no traffic for {self.idle_timeout:g} s")
 
     # -- dialback --------------------------------------------------------------------
 
@@ -213,12 +291,7 @@ class IncomingStream(ServerStream):
             return
         self.write(dialback_element("result", local, remote, type_="valid" if valid else "invalid"))
         if valid:
-            self.pairs.add((remote, local))
-            self.info["domains"] = sorted(f"{r} -> {lo}" for r, lo in self.pairs)
-            self.log.info(
-                "incoming s2s stream from {remote} to {local} authenticated by dialback",
-                remote=remote, local=local,
-            )
+            self._authenticated(remote, local, "dialback")
         else:
             self.log.warn("dialback from {remote} to {local} failed", remote=remote, local=local)
 

@@ -9,7 +9,11 @@ dialback, and are written once the peer accepts.  When that fails the queue
 is bounced with ``remote-server-not-found`` (or ``remote-server-timeout``
 when the peer did not answer in time), following "Options: S2S" of the
 MongooseIM docs; ``default_policy``/``host_policy`` deny refuses at once.
-Outgoing streams idle for ``s2s.outgoing.stream_timeout`` are closed.
+After a failure the remote domain is not tried again for a while (1 s,
+doubling with each further failure up to ``s2s.outgoing.max_retry_delay``):
+stanzas sent meanwhile bounce at once.  Addresses are tried in the order of
+``s2s.outgoing.ip_versions``.  Streams idle for ``s2s.outgoing.stream_timeout``
+are closed (by the streams themselves).
 
 The manager also answers dialback checks for incoming streams
 (:meth:`S2SManager.verify_key` opens a ``<db:verify/>`` connection to the
@@ -25,7 +29,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint, connectProtocol, wrapClientTLS
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint,
+    TCP6ClientEndpoint,
+    connectProtocol,
+    wrapClientTLS,
+)
 from twisted.internet.error import ConnectingCancelledError
 from twisted.internet.error import TimeoutError as ConnectTimeout
 from twisted.logger import Logger
@@ -33,16 +42,26 @@ from twisted.words.xish.domish import Element
 
 from mongoose.listeners.shaper import Shaper, shaper_rate
 from mongoose.s2s.outgoing import OutgoingStream
-from mongoose.s2s.resolver import dns_resolver, resolve
+from mongoose.s2s.resolver import addresses, dns_resolver, resolve
 from mongoose.s2s.settings import S2SSettings, settings_from_options
 from mongoose.s2s.stream import CLOSE_GRACE
 from mongoose.xmpp.jid import JID
 from mongoose.xmpp.tls import TLSConfigError, client_connection_creator
 
-__all__ = ["DEFAULT_MAX_QUEUE", "OutgoingConnection", "S2SManager", "build_s2s_manager"]
+__all__ = [
+    "DEFAULT_MAX_QUEUE",
+    "FIRST_RETRY_DELAY",
+    "OutgoingConnection",
+    "S2SManager",
+    "build_s2s_manager",
+]
 
 #: Most stanzas waiting for one outgoing connection when general.max_fsm_queue is not set.
 DEFAULT_MAX_QUEUE = 1000
+
+#: Seconds before a remote domain is tried again after its first failure; the
+#: wait doubles with each further failure, up to ``s2s.outgoing.max_retry_delay``.
+FIRST_RETRY_DELAY = 1.0
 
 log = Logger()
 
@@ -80,7 +99,6 @@ class OutgoingConnection:
         self.queue: deque[Element] = deque()
         self.started = datetime.fromtimestamp(manager.clock.seconds(), UTC)
         self._connecting: defer.Deferred | None = None
-        self._idle = None
 
     def start(self) -> None:
         """Resolve and connect; negotiation then reports through the stream."""
@@ -96,9 +114,11 @@ class OutgoingConnection:
             if failure.check(defer.CancelledError):
                 self._fail("remote-server-not-found", "the server is stopping")
             elif failure.check(_Unreachable):
+                self.manager.unreachable(self)
                 self._fail(failure.value.condition, str(failure.value))
             else:
                 log.failure("s2s connection to {remote} failed", failure, remote=self.remote)
+                self.manager.unreachable(self)
                 self._fail("remote-server-not-found", f"cannot connect to {self.remote}")
 
         d.addCallbacks(connected, failed)
@@ -107,7 +127,6 @@ class OutgoingConnection:
         """Write a stanza now, or queue it until the stream is ready."""
         if self.state == "established" and self.stream is not None:
             self.stream.write_stanza(stanza)
-            self._touch()
             return
         if len(self.queue) >= self.manager.max_queue:
             self.manager.router.bounce(
@@ -119,16 +138,19 @@ class OutgoingConnection:
     # -- told by the stream ------------------------------------------------------------
 
     def stream_ready(self, stream: OutgoingStream) -> None:
-        """Dialback succeeded: write what waited."""
+        """Authentication succeeded: write what waited."""
         self.stream = stream
         self.state = "established"
-        log.info("s2s {local} -> {remote} established", local=self.local, remote=self.remote)
+        self.manager.reachable(self)
+        log.info("s2s {local} -> {remote} established ({how})", local=self.local,
+                 remote=self.remote, how=stream.authenticated_by)
         while self.queue:
             stream.write_stanza(self.queue.popleft())
-        self._touch()
 
     def stream_failed(self, stream: Any, condition: str, text: str) -> None:
-        """Negotiation failed: bounce what waited."""
+        """Negotiation failed: bounce what waited; wait before the next attempt."""
+        if self.state != "closed":
+            self.manager.unreachable(self)
         self._fail(condition, text)
 
     def stream_lost(self, stream: Any) -> None:
@@ -144,31 +166,10 @@ class OutgoingConnection:
         if self.state == "closed":
             return
         self.state = "closed"
-        self._cancel_idle()
         self.manager.forget(self)
         queued, self.queue = self.queue, deque()
         for stanza in queued:
             self.manager.router.bounce(stanza, condition, text)
-
-    def _touch(self) -> None:
-        timeout = self.settings.stream_timeout
-        if timeout is None:
-            return
-        if self._idle is not None and self._idle.active():
-            self._idle.reset(timeout)
-        else:
-            self._idle = self.manager.clock.callLater(timeout, self._idle_close)
-
-    def _cancel_idle(self) -> None:
-        if self._idle is not None and self._idle.active():
-            self._idle.cancel()
-        self._idle = None
-
-    def _idle_close(self) -> None:
-        self._idle = None
-        log.info("closing idle s2s stream {local} -> {remote}", local=self.local,
-                 remote=self.remote)
-        self.close()
 
     def close(self, condition: str | None = None, text: str | None = None) -> None:
         """Close the stream (or stop connecting)."""
@@ -231,6 +232,8 @@ class S2SManager:
         self.outgoing: dict[tuple[str, str], OutgoingConnection] = {}
         self._verifying: set = set()
         self._settings: dict[str, S2SSettings] = {}
+        #: (local, remote) -> (monotonic time of the next attempt, last delay).
+        self._retry: dict[tuple[str, str], tuple[float, float]] = {}
         self._secret = secrets.token_hex(32)
         queue = config.options.get("general", {}).get("max_fsm_queue")
         self.max_queue = int(queue) if queue else DEFAULT_MAX_QUEUE
@@ -248,6 +251,20 @@ class S2SManager:
             settings = settings_from_options(options, self._secret)
             self._settings[local] = settings
         return settings
+
+    def stream_timeout(self, local: str | None) -> float | None:
+        """Seconds an idle stream of ``local`` stays open (``s2s.outgoing.stream_timeout``).
+
+        Args:
+            local: our domain on the stream, or None when the peer did not say.
+
+        Returns:
+            The timeout, or None for "infinity".
+        """
+        if local is None:
+            options = self.config.options.get("s2s", {})
+            return settings_from_options(options, self._secret).stream_timeout
+        return self.settings_for(local).stream_timeout
 
     def accepts_domain(self, domain: str) -> bool:
         """True for a domain served here or by a connected component."""
@@ -280,6 +297,13 @@ class S2SManager:
             return
         connection = self.outgoing.get((local, remote))
         if connection is None:
+            wait = self.retry_wait(local, remote)
+            if wait > 0:
+                self.router.bounce(
+                    stanza, "remote-server-not-found",
+                    f"{remote} could not be reached; next attempt in {wait:.0f} s",
+                )
+                return
             connection = OutgoingConnection(self, local, remote, settings)
             self.outgoing[(local, remote)] = connection
             connection.send(stanza)
@@ -290,6 +314,30 @@ class S2SManager:
     def received(self, stanza: Element, from_jid: JID, to_jid: JID) -> None:
         """Route a stanza read from an authenticated incoming stream."""
         self.router.route(stanza, from_jid, to_jid)
+
+    # -- retry back-off ----------------------------------------------------------------
+
+    def retry_wait(self, local: str, remote: str) -> float:
+        """Seconds left before ``remote`` may be tried again from ``local`` (0: now)."""
+        entry = self._retry.get((local, remote))
+        if entry is None:
+            return 0.0
+        return max(0.0, entry[0] - self.clock.seconds())
+
+    def unreachable(self, connection: OutgoingConnection) -> None:
+        """A connection attempt failed: double the wait before the next one."""
+        key = (connection.local, connection.remote)
+        previous = self._retry.get(key)
+        cap = connection.settings.max_retry_delay
+        delay = FIRST_RETRY_DELAY if previous is None else previous[1] * 2
+        delay = min(delay, cap)
+        self._retry[key] = (self.clock.seconds() + delay, delay)
+        log.info("s2s {local} -> {remote}: next attempt in {delay} s",
+                 local=key[0], remote=key[1], delay=delay)
+
+    def reachable(self, connection: OutgoingConnection) -> None:
+        """A stream was established: forget earlier failures."""
+        self._retry.pop((connection.local, connection.remote), None)
 
     def forget(self, connection: OutgoingConnection) -> None:
         """Drop a closed outgoing connection from the table."""
@@ -328,31 +376,42 @@ class S2SManager:
         timeout = settings.connection_timeout or 30.0
         for target in targets:
             direct = target.direct_tls or settings.tls.mode == "tls"
-            endpoint: Any = HostnameEndpoint(self.clock, target.host, target.port, timeout=timeout)
-            if direct:
-                try:
-                    creator = client_connection_creator(remote, settings.tls.options)
-                except TLSConfigError as exc:
-                    raise _Unreachable(
-                        "remote-server-not-found", f"s2s.outgoing.tls: {exc}"
-                    ) from None
-                endpoint = wrapClientTLS(creator, endpoint)
-            stream = OutgoingStream(
-                owner, local, remote, settings, self.clock, mode=mode, verify=verify,
-                direct_tls=direct, shaper=self.shaper(settings.shaper),
+            ips = await addresses(
+                target.host, settings.ip_versions, self.clock, float(settings.dns_timeout)
             )
-            try:
-                await connectProtocol(endpoint, stream)
-            except (ConnectTimeout, ConnectingCancelledError) as exc:
-                if isinstance(exc, ConnectingCancelledError):
-                    raise defer.CancelledError() from None
-                condition = "remote-server-timeout"
-                text = f"connecting to {remote} ({target.host}:{target.port}) timed out"
-            except Exception as exc:
-                text = f"cannot connect to {remote} ({target.host}:{target.port}): {exc}"
-            else:
-                stream.info["target"] = f"{target.host}:{target.port}"
-                return stream
+            if not ips:
+                text = (
+                    f"{target.host} has no IPv"
+                    + "/IPv".join(str(v) for v in settings.ip_versions) + " address"
+                )
+            for ip in ips:
+                kind = TCP6ClientEndpoint if ":" in ip else TCP4ClientEndpoint
+                endpoint: Any = kind(self.clock, ip, target.port, timeout=timeout)
+                if direct:
+                    try:
+                        creator = client_connection_creator(remote, settings.tls.options)
+                    except TLSConfigError as exc:
+                        raise _Unreachable(
+                            "remote-server-not-found", f"s2s.outgoing.tls: {exc}"
+                        ) from None
+                    endpoint = wrapClientTLS(creator, endpoint)
+                stream = OutgoingStream(
+                    owner, local, remote, settings, self.clock, mode=mode, verify=verify,
+                    direct_tls=direct, shaper=self.shaper(settings.shaper),
+                )
+                where = f"[{ip}]:{target.port}" if ":" in ip else f"{ip}:{target.port}"
+                try:
+                    await connectProtocol(endpoint, stream)
+                except (ConnectTimeout, ConnectingCancelledError) as exc:
+                    if isinstance(exc, ConnectingCancelledError):
+                        raise defer.CancelledError() from None
+                    condition = "remote-server-timeout"
+                    text = f"connecting to {remote} ({where}) timed out"
+                except Exception as exc:
+                    text = f"cannot connect to {remote} ({where}): {exc}"
+                else:
+                    stream.info["target"] = where
+                    return stream
         raise _Unreachable(condition, text)
 
     def verify_key(self, local: str, remote: str, stream_id: str, key: str) -> defer.Deferred:

@@ -4,12 +4,18 @@ An :class:`OutgoingStream` is opened by the manager for one (local domain,
 remote domain) pair, in one of two modes:
 
 * ``auth``: after the features (and STARTTLS when the peer offers it and
-  TLS is wanted, or the peer requires it) it sends ``<db:result>`` with the
-  dialback key and, once the peer answers ``type='valid'``, carries stanzas;
+  TLS is wanted, or the peer requires it) it authenticates and then carries
+  stanzas.  When the stream is TLS, the peer offers SASL EXTERNAL and we
+  have a certificate (``s2s.outgoing.tls.certfile``), it sends
+  ``<auth mechanism='EXTERNAL'>`` (XEP-0178) and restarts the stream after
+  ``<success/>``; otherwise, or when EXTERNAL fails, it sends
+  ``<db:result>`` with the dialback key and waits for ``type='valid'``;
 * ``verify``: it sends one ``<db:verify>`` to the authoritative server of a
   domain that asked us for dialback, reports the answer and closes.
 
-Each negotiation step must finish within ``s2s.outgoing.state_timeout``.
+Each negotiation step must finish within ``s2s.outgoing.state_timeout``;
+an established stream without traffic for ``s2s.outgoing.stream_timeout``
+is closed.
 Its owner (:class:`mongoose.s2s.manager.OutgoingConnection` or a verify
 request) is told ``stream_ready``, ``stream_failed`` or ``verified``.
 """
@@ -21,10 +27,11 @@ from typing import Any
 from twisted.words.xish.domish import Element
 
 from mongoose.s2s.dialback import dialback_key
+from mongoose.s2s.external import MECHANISM, auth_element
 from mongoose.s2s.settings import S2SSettings
 from mongoose.s2s.stream import ServerStream, dialback_element
 from mongoose.xmpp.errors import StreamError
-from mongoose.xmpp.namespaces import NS_DIALBACK, NS_STARTTLS, NS_STREAMS
+from mongoose.xmpp.namespaces import NS_DIALBACK, NS_SASL, NS_STARTTLS, NS_STREAMS
 from mongoose.xmpp.tls import TLSConfigError, client_connection_creator
 
 __all__ = ["OutgoingStream"]
@@ -62,6 +69,7 @@ class OutgoingStream(ServerStream):
         self.verify_request = verify
         self.secure = direct_tls
         self.stream_id: str | None = None
+        self.authenticated_by: str | None = None
         self._failed = False
 
     # -- connection --------------------------------------------------------------
@@ -75,13 +83,14 @@ class OutgoingStream(ServerStream):
 
     def stream_closed(self) -> None:
         """Tell the owner; a stream closed before it was ready is a failure."""
-        if self.mode == "verify" and not self._failed:
-            self._failed = True
+        if self._failed:
+            return
+        self._failed = True
+        if self.mode == "verify":
             self.owner.verified(False)
         elif self.info.get("established"):
             self.owner.stream_lost(self)
-        elif not self._failed:
-            self._failed = True
+        else:
             self.owner.stream_failed(self, "remote-server-not-found", "the connection was closed")
 
     def fail(self, condition: str, text: str, stream_error: str | None = None) -> None:
@@ -101,6 +110,8 @@ class OutgoingStream(ServerStream):
             )
             if self.mode == "verify":
                 self.owner.verified(False)
+            elif self.info.get("established"):
+                self.owner.stream_lost(self)
             else:
                 self.owner.stream_failed(self, condition, text)
         self.close(stream_error)
@@ -141,6 +152,8 @@ class OutgoingStream(ServerStream):
                 self._start_tls()
             else:
                 self.fail("remote-server-not-found", f"{self.remote} refused STARTTLS")
+        elif self.state == "sasl" and el.uri == NS_SASL:
+            self._sasl_answer(el)
         elif self.state == "dialback" and el.uri == NS_DIALBACK and el.name == "result":
             self._result(el)
         elif self.state == "verify" and el.uri == NS_DIALBACK and el.name == "verify":
@@ -166,7 +179,40 @@ class OutgoingStream(ServerStream):
             self.fail("remote-server-not-found", f"{self.remote} does not offer STARTTLS",
                       "policy-violation")
             return
-        self._authenticate()
+        if self.authenticated_by == "external":
+            self._established()
+        elif self.mode == "auth" and self._can_use_external(features):
+            self.state = "sasl"
+            self.write(auth_element(self.local))
+            self.arm()
+        else:
+            self._authenticate()
+
+    def _can_use_external(self, features: Element) -> bool:
+        """TLS is on, we have a certificate and the peer offers EXTERNAL."""
+        if not self.secure or not self.settings.tls.options.get("certfile"):
+            return False
+        for mechanisms in features.elements(NS_SASL, "mechanisms"):
+            for mechanism in mechanisms.elements(NS_SASL, "mechanism"):
+                if str(mechanism).strip().upper() == MECHANISM:
+                    return True
+        return False
+
+    def _sasl_answer(self, el: Element) -> None:
+        if el.name == "success":
+            self.authenticated_by = "external"
+            self.info["auth"] = "external"
+            self.state = "header"
+            self.restart()
+            self.send_header(self.local, self.remote, None)
+            self.arm()
+        elif el.name == "failure":
+            condition = next((c.name for c in el.elements() if c.name != "text"), "failure")
+            self.log.info(
+                "SASL EXTERNAL from {local} to {remote} failed ({condition}); using dialback",
+                local=self.local, remote=self.remote, condition=condition,
+            )
+            self._authenticate()
 
     def _start_tls(self) -> None:
         options = dict(self.settings.tls.options)
@@ -197,12 +243,24 @@ class OutgoingStream(ServerStream):
     def _result(self, el: Element) -> None:
         kind = el.getAttribute("type")
         if kind == "valid":
-            self.state = "established"
-            self.info["established"] = True
-            self.disarm()
-            self.owner.stream_ready(self)
+            self.authenticated_by = "dialback"
+            self.info["auth"] = "dialback"
+            self._established()
         elif kind in ("invalid", "error"):
             self.fail("remote-server-not-found", f"{self.remote} refused dialback ({kind})")
+
+    def _established(self) -> None:
+        self.state = "established"
+        self.info["established"] = True
+        self.disarm()
+        self.start_idle_timer(self.settings.stream_timeout)
+        self.owner.stream_ready(self)
+
+    def idle(self) -> None:
+        """No traffic for ``s2s.outgoing.stream_timeout``: close the stream."""
+        self.log.info("closing idle s2s stream {local} -> {remote}", local=self.local,
+                      remote=self.remote)
+        self.close()
 
     def _verify_answer(self, el: Element) -> None:
         if self.verify_request is None or el.getAttribute("id") != self.verify_request[0]:

@@ -6,19 +6,27 @@ then weight; else (no SRV record, or the look-up failed) the domain itself
 on ``s2s.outgoing.port`` (its A/AAAA records, resolved when connecting).
 A single SRV record with target ``.`` means the domain offers no XMPP
 service: there is nothing to connect to.
+
+:func:`addresses` then turns one target into IP addresses, ordered by
+``s2s.outgoing.ip_versions`` (families not listed are left out).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from twisted.internet import defer
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IResolutionReceiver
 from twisted.logger import Logger
 from twisted.names import dns
+from zope.interface import implementer
 
 from mongoose.s2s.settings import S2SSettings
 
-__all__ = ["Target", "dns_resolver", "resolve"]
+__all__ = ["Target", "addresses", "dns_resolver", "order_by_version", "resolve"]
 
 log = Logger()
 
@@ -97,3 +105,76 @@ async def resolve(domain: str, settings: S2SSettings, resolver: Any = None) -> l
         return []
     records.sort(key=lambda r: (r.priority, -r.weight))
     return [Target(str(r.target).rstrip("."), r.port) for r in records]
+
+
+def order_by_version(found: list[str], ip_versions: tuple[int, ...]) -> list[str]:
+    """Keep the addresses of the listed IP versions, in the order of the versions.
+
+    Args:
+        found: IP addresses as text, in resolver order.
+        ip_versions: e.g. ``(4, 6)``, ``(6, 4)`` or ``(6,)``.
+
+    Returns:
+        The addresses of the first version, then of the next ... (resolver
+        order within a version; duplicates dropped).
+    """
+    ordered: list[str] = []
+    for version in ip_versions:
+        for address in found:
+            if ipaddress.ip_address(address).version == version and address not in ordered:
+                ordered.append(address)
+    return ordered
+
+
+@implementer(IResolutionReceiver)
+class _Collector:
+    """Gathers the addresses of one host name look-up."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+        self.done: defer.Deferred = defer.Deferred()
+
+    def resolutionBegan(self, resolution: Any) -> None:
+        """Nothing to do."""
+
+    def addressResolved(self, address: Any) -> None:
+        """Remember one address."""
+        self.found.append(address.host)
+
+    def resolutionComplete(self) -> None:
+        """Fire with what was found."""
+        if not self.done.called:
+            self.done.callback(self.found)
+
+
+async def addresses(
+    host: str, ip_versions: tuple[int, ...], reactor: Any, timeout: float = 10.0
+) -> list[str]:
+    """The IP addresses to try for one target host, by ``ip_versions``.
+
+    Args:
+        host: a host name or an IP address.
+        ip_versions: address families to use, in order (4 and/or 6).
+        reactor: provides ``nameResolver`` (the system resolver, A/AAAA and
+            ``/etc/hosts``).
+        timeout: seconds the look-up may take.
+
+    Returns:
+        The addresses (empty when none of the wanted families is found).
+    """
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        literal = None
+    if literal is not None:
+        return [str(literal)] if literal.version in ip_versions else []
+    types = [IPv4Address if v == 4 else IPv6Address for v in ip_versions]
+    collector = _Collector()
+    reactor.nameResolver.resolveHostName(collector, host, 0, types)
+    collector.done.addTimeout(timeout, reactor)
+    try:
+        found = await collector.done
+    except Exception as exc:
+        log.info("cannot resolve {host}: {error}", host=host, error=str(exc) or repr(exc))
+        return []
+    return order_by_version(found, ip_versions)

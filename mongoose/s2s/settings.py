@@ -81,10 +81,13 @@ class S2SSettings:
         ip_versions: IP versions to try, in order.
         connection_timeout: seconds to open a TCP connection, or None.
         state_timeout: seconds for each negotiation step, or None.
-        stream_timeout: seconds an idle outgoing stream stays open, or None.
+        stream_timeout: seconds an idle stream (outgoing, or incoming to this
+            domain) stays open, or None.
         max_stanza_size: largest stanza read on outgoing streams.
         shaper: shaper name for outgoing streams.
         dns_timeout: seconds per DNS query.
+        max_retry_delay: longest wait, in seconds, before a remote domain that
+            could not be reached is tried again.
         tls: outgoing TLS.
     """
 
@@ -100,6 +103,7 @@ class S2SSettings:
     max_stanza_size: int = UNLIMITED_STANZA_SIZE
     shaper: str = "none"
     dns_timeout: int = 10
+    max_retry_delay: float = 300.0
     tls: OutgoingTLS = field(default_factory=OutgoingTLS)
 
     def allows(self, remote: str) -> bool:
@@ -165,6 +169,7 @@ def settings_from_options(s2s: Mapping[str, Any], shared_default: str) -> S2SSet
         max_stanza_size=UNLIMITED_STANZA_SIZE if size == "infinity" else int(size),
         shaper=str(outgoing.get("shaper", "none")),
         dns_timeout=int(dns.get("timeout", 10)),
+        max_retry_delay=float(outgoing.get("max_retry_delay", 300)),
         tls=_outgoing_tls(s2s, outgoing),
     )
 
@@ -173,8 +178,12 @@ def incoming_tls(listener: Mapping[str, Any], s2s: Mapping[str, Any]) -> Incomin
     """The TLS an s2s listener offers.
 
     The listener's ``tls`` table wins; else ``s2s.use_starttls`` with
-    ``s2s.certfile``.  Peer certificates are not checked on incoming streams
-    (dialback authenticates the peer), so ``verify_mode`` is always ``none``.
+    ``s2s.certfile``.  Peer certificates are asked for as the table's
+    ``verify_mode`` says (``peer`` by default; the legacy spelling asks only
+    with ``required_trusted``): a verified one lets the peer authenticate
+    with SASL EXTERNAL.  A certificate that fails verification never ends
+    the handshake on s2s (``disconnect_on_failure`` is ignored): the peer can
+    still use dialback.
 
     Args:
         listener: the ``[[listen.s2s]]`` options.
@@ -187,13 +196,17 @@ def incoming_tls(listener: Mapping[str, Any], s2s: Mapping[str, Any]) -> Incomin
     if table is not None:
         options = dict(table)
         mode = str(options.get("mode", "starttls"))
+        options.setdefault("verify_mode", "none")
     else:
         legacy = s2s.get("use_starttls")
         if legacy in (None, "false") or not s2s.get("certfile"):
             return IncomingTLS()
         mode = _LEGACY_MODES[legacy]
-        options = {"certfile": s2s["certfile"]}
+        options = {
+            "certfile": s2s["certfile"],
+            "verify_mode": "peer" if legacy == "required_trusted" else "none",
+        }
         if s2s.get("ciphers"):
             options["ciphers"] = s2s["ciphers"]
-    options["verify_mode"] = "none"
+    options["disconnect_on_failure"] = False
     return IncomingTLS(mode, options)

@@ -3,7 +3,9 @@
 :class:`ServerStream` frames bytes with the limit-enforcing parser in the
 ``jabber:server`` namespace, writes stanzas, dialback elements and stream
 errors, starts TLS (STARTTLS, RFC 6120 section 5), arms the per-step
-``state_timeout`` timer and applies a shaper to incoming bytes.  The
+``state_timeout`` timer, closes streams without traffic for their idle
+timeout (``s2s.outgoing.stream_timeout``) and applies a shaper to incoming
+bytes.  The
 subclasses in :mod:`.incoming` and :mod:`.outgoing` hold the negotiation.
 """
 
@@ -79,6 +81,8 @@ class ServerStream(Protocol):
         state: negotiation state, ``closed`` at the end.
         secure: True once TLS is on.
         info: facts for commands (address, connected).
+        idle_timeout: seconds without traffic before :meth:`idle` is called,
+            or None (set by :meth:`start_idle_timer`).
     """
 
     log = Logger()
@@ -97,6 +101,8 @@ class ServerStream(Protocol):
         self.parser: XMLStreamParser | None = None
         self._header_sent = False
         self._timer = None
+        self.idle_timeout: float | None = None
+        self._idle = None
         self._read_pause = None
         self._abort = None
         self._closed_notified = False
@@ -130,6 +136,7 @@ class ServerStream(Protocol):
             self.log.failure("s2s stream {address} failed", address=self.info.get("address"))
             self.close("internal-server-error")
             return
+        self._touch()
         if self.shaper is not None and self.state != "closed":
             pause = self.shaper.update(len(data))
             if pause > 0 and self._read_pause is None:
@@ -145,6 +152,7 @@ class ServerStream(Protocol):
         """Stop timers and tell the subclass."""
         self.state = "closed"
         self.disarm()
+        self._stop_idle_timer()
         for call in (self._abort, self._read_pause):
             if call is not None and call.active():
                 call.cancel()
@@ -211,12 +219,45 @@ class ServerStream(Protocol):
         if self.state != "closed":
             self.timed_out()
 
+    def start_idle_timer(self, timeout: float | None) -> None:
+        """Call :meth:`idle` once the stream had no traffic for ``timeout`` seconds.
+
+        Bytes read and written both count as traffic.  None disables the timer.
+        """
+        self.idle_timeout = timeout
+        self._stop_idle_timer()
+        self._touch()
+
+    def _touch(self) -> None:
+        timeout = self.idle_timeout
+        if timeout is None or self.state == "closed":
+            return
+        if self._idle is not None and self._idle.active():
+            self._idle.reset(timeout)
+        else:
+            self._idle = self.clock.callLater(timeout, self._fire_idle)
+
+    def _stop_idle_timer(self) -> None:
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        self._idle = None
+
+    def _fire_idle(self) -> None:
+        self._idle = None
+        if self.state != "closed":
+            self.idle()
+
+    def idle(self) -> None:
+        """Called when the stream was idle for ``idle_timeout``; closes it."""
+        self.close()
+
     # -- output --------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
         """Write raw bytes (a no-op once closed)."""
         if self.state != "closed" and self.transport is not None:
             self.transport.write(data)
+            self._touch()
 
     def send_header(self, from_: str | None, to: str | None, id_: str | None,
                     version: str | None = "1.0") -> None:
@@ -261,6 +302,7 @@ class ServerStream(Protocol):
             self.write(STREAM_FOOTER)
         self.state = "closed"
         self.disarm()
+        self._stop_idle_timer()
         if self.parser is not None:
             self.parser.close()
         self._abort = self.clock.callLater(CLOSE_GRACE, self._abort_now)

@@ -120,6 +120,32 @@ class SettingsTests(SynchronousTestCase):
         self.assertEqual((tls.mode, tls.options["certfile"]), ("starttls_required", "/x.pem"))
         self.assertEqual(incoming_tls({"tls": {"mode": "tls"}}, {}).options["verify_mode"], "none")
 
+    def test_incoming_tls_asks_for_certificates(self):
+        """verify_mode is kept (peer certificates enable SASL EXTERNAL); failures never disconnect."""
+        listener = parse_config(
+            _BASE + '[[listen.s2s]]\n  port = 5269\n  tls.certfile = "/c.pem"\n'
+        ).options["listen"]["s2s"][0]
+        tls = incoming_tls(listener, {})
+        self.assertEqual(tls.options["verify_mode"], "peer")
+        self.assertIs(tls.options["disconnect_on_failure"], False)
+        legacy = incoming_tls({}, {"use_starttls": "required_trusted", "certfile": "/x.pem"})
+        self.assertEqual(legacy.options["verify_mode"], "peer")
+        self.assertEqual(
+            incoming_tls({}, {"use_starttls": "optional", "certfile": "/x.pem"})
+            .options["verify_mode"],
+            "none",
+        )
+
+    def test_retry_and_ip_versions(self):
+        """max_retry_delay (both spellings) and ip_versions reach the settings."""
+        settings = settings_from_options(
+            _s2s("[s2s]\n  outgoing.max_retry_delay = 30\n  outgoing.ip_versions = [6]\n"), "x"
+        )
+        self.assertEqual((settings.max_retry_delay, settings.ip_versions), (30.0, (6,)))
+        legacy = settings_from_options(_s2s("[s2s]\n  max_retry_delay = 7\n"), "x")
+        self.assertEqual(legacy.max_retry_delay, 7.0)
+        self.assertEqual(settings_from_options(_s2s(""), "x").max_retry_delay, 300.0)
+
 
 class StanzaNamespaceTests(SynchronousTestCase):
     """jabber:client inside, jabber:server on the wire."""

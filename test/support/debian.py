@@ -10,6 +10,7 @@ simply report that the program is missing.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -32,6 +33,9 @@ def _apt(*args: str) -> bool:
 
 
 def _which(binary: str) -> str | None:
+    if "/" in binary:
+        matches = sorted(glob.glob(binary))
+        return matches[0] if matches else None
     found = shutil.which(binary)
     if found is None:
         for directory in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
@@ -46,10 +50,12 @@ def ensure_debian_package(package: str, binary: str) -> str | None:
 
     Args:
         package: the Debian package providing the program.
-        binary: the program's file name.
+        binary: the program's file name, or an absolute path (glob patterns
+            allowed) of a file the package installs, for packages without a
+            program (libraries).
 
     Returns:
-        The program's path, or None when it is missing and could not be
+        The program's (or file's) path, or None when it is missing and could not be
         installed (no apt-get, not root, no network ...).
     """
     found = _which(binary)

@@ -61,7 +61,11 @@ def _dns() -> Field:
 
 def _max_retry_delay() -> Field:
     return Field(
-        Int(min=1), default=300, doc="Most seconds between attempts to reach a remote server."
+        Int(min=1),
+        default=300,
+        doc="Longest wait, in seconds, before a remote server that could not be reached "
+        "is tried again; the wait starts at 1 s and doubles with each failure. Stanzas "
+        "sent while waiting bounce with `remote-server-not-found`.",
     )
 
 
@@ -72,7 +76,7 @@ def _outgoing() -> Section:
             "ip_versions": Field(
                 ListOf(Enum(4, 6), unique=True, nonempty=True),
                 default=[4, 6],
-                doc="IP versions tried, in order.",
+                doc="IP versions tried, in order; addresses of other versions are not used.",
             ),
             "connection_timeout": Field(
                 int_or_infinity(), default=10000, doc="Milliseconds to establish a connection."
@@ -96,7 +100,8 @@ def _outgoing() -> Section:
             "stream_timeout": Field(
                 int_or_infinity(min=0),
                 default=600000,
-                doc="Milliseconds an idle outgoing stream stays open.",
+                doc="Milliseconds a stream without traffic stays open: outgoing streams, "
+                "and incoming streams to this domain (closed with `connection-timeout`).",
             ),
             "tls": Field(
                 tls_section(client=True, mode="starttls", doc="TLS of outgoing s2s."),
