@@ -51,6 +51,7 @@ from zope.interface import implementer, provider
 from mongoose.c2s.interfaces import IC2STransport
 from mongoose.c2s.session import C2SSession
 from mongoose.component.stream import ComponentStream
+from mongoose.http import autobahn_logging
 from mongoose.http.common import handler_context, peer_of, serialize
 from mongoose.http.ws_component import (
     ComponentEndpoint,
@@ -61,6 +62,8 @@ from mongoose.interfaces import IHTTPHandlerFactory
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.framing import parse_element
 from mongoose.xmpp.namespaces import NS_FRAMING, NS_XML
+
+autobahn_logging.install()
 
 __all__ = [
     "cancel_close_timer",
