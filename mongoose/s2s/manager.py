@@ -442,41 +442,6 @@ class S2SManager:
 
     # -- listing and stopping --------------------------------------------------------------
 
-    def incoming_rows(self) -> list[dict[str, Any]]:
-        """Facts about the incoming streams (for the ``s2s`` commands)."""
-        rows = []
-        for stream in self.incoming:
-            rows.append(
-                {
-                    "address": str(stream.info.get("address", "")),
-                    "listener": str(stream.info.get("listener", "")),
-                    "localDomain": stream.local or "",
-                    "remoteDomains": sorted({remote for remote, _ in stream.pairs}),
-                    "secure": bool(stream.secure),
-                    "connectedSince": stream.info.get("connected"),
-                }
-            )
-        return sorted(rows, key=lambda row: row["address"])
-
-    def outgoing_rows(self) -> list[dict[str, Any]]:
-        """Facts about the outgoing connections (for the ``s2s`` commands)."""
-        rows = []
-        for (local, remote), connection in sorted(self.outgoing.items()):
-            stream = connection.stream
-            info = stream.info if stream is not None else {}
-            rows.append(
-                {
-                    "localDomain": local,
-                    "remoteDomain": remote,
-                    "state": connection.state,
-                    "address": str(info.get("address", "")),
-                    "secure": bool(stream is not None and stream.secure),
-                    "queued": len(connection.queue),
-                    "connectedSince": connection.started,
-                }
-            )
-        return rows
-
     def shutdown(self, *args: Any) -> defer.Deferred:
         """Close every stream with ``system-shutdown``; fires when all are gone.
 
