@@ -8,8 +8,10 @@ the SASL negotiation needs it.  :class:`C2SContext` joins both with the
 node's router, session manager, hooks and access rules; every session of the
 listener holds one reference to it, so a session itself stays small.
 
-Options with no meaning on Twisted (``num_acceptors``, ``hibernate_after``)
-are accepted by the config schema and ignored here; ``reuse_port``,
+``hibernate_after`` frees the XML parser of connections that read nothing
+for that long (see :meth:`mongoose.xmpp.framing.XMLStreamParser.hibernate`).
+Options with no meaning on Twisted (``num_acceptors``) are accepted by the
+config schema and ignored here; ``reuse_port``,
 ``backlog``, ``ip_address`` and ``port`` belong to the listening socket
 (:mod:`mongoose.listeners.base`).
 """
@@ -51,6 +53,11 @@ def _limit(value: Any) -> int | None:
     return None if value in (None, "infinity") else int(value)
 
 
+def _seconds(milliseconds: Any) -> float | None:
+    """Milliseconds (or "infinity") as seconds, or None for infinity."""
+    return None if milliseconds in (None, "infinity") else int(milliseconds) / 1000.0
+
+
 @dataclass(frozen=True)
 class C2SSettings:
     """One c2s listener's options, ready to use.
@@ -75,6 +82,8 @@ class C2SSettings:
         allowed_auth_methods: auth methods usable here, or None for all.
         max_connections: most simultaneous connections, or None.
         proxy_protocol: connections start with a PROXY header.
+        hibernate_after: seconds a connection reads nothing before its XML
+            parser is freed, or None (never).
     """
 
     path: str
@@ -93,6 +102,7 @@ class C2SSettings:
     allowed_auth_methods: tuple[str, ...] | None
     max_connections: int | None
     proxy_protocol: bool
+    hibernate_after: float | None = 0.0
 
     @classmethod
     def from_options(cls, path: str, options: Any, config: Any, access: Any) -> C2SSettings:
@@ -148,6 +158,7 @@ class C2SSettings:
             allowed_auth_methods=None if methods is None else tuple(methods),
             max_connections=_limit(options.get("max_connections")),
             proxy_protocol=bool(options.get("proxy_protocol", False)),
+            hibernate_after=_seconds(options.get("hibernate_after", 0)),
         )
 
     def creator_for(self, host: str | None) -> ServerTLSCreator | None:

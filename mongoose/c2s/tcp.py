@@ -27,7 +27,7 @@ import secrets
 from collections import deque
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.interfaces import IProtocol, IPushProducer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -53,6 +53,10 @@ log = Logger()
 CLOSE_GRACE = 5.0
 #: Seconds the node waits for its clients to go at shutdown before aborting them.
 SHUTDOWN_GRACE = 3.0
+
+#: Shortest period of the idle-parser sweep, in seconds: ``hibernate_after``
+#: of 0 (MongooseIM's default) frees parsers idle for one to two seconds.
+MIN_HIBERNATE_PERIOD = 1.0
 
 # Reasons to stop reading, as bits.
 _BUSY = 1
@@ -416,6 +420,7 @@ class C2SFactory(Factory):
         self.connections: set[C2SProtocol] = set()
         self.direct_tls = context.settings.tls_mode == "tls"
         self._drained: defer.Deferred | None = None
+        self._sweeper: task.LoopingCall | None = None
 
     def buildProtocol(self, addr: Any) -> C2SProtocol:
         """A new connection's protocol."""
@@ -426,6 +431,36 @@ class C2SFactory(Factory):
         error = self.context.settings.tls_error
         if error is not None:
             raise TLSConfigError(error)
+        idle = self.context.settings.hibernate_after
+        if idle is not None and self._sweeper is None:
+            self._sweeper = task.LoopingCall(self.hibernate_idle)
+            self._sweeper.clock = self.context.reactor
+            self._sweeper.start(max(idle, MIN_HIBERNATE_PERIOD), now=False)
+
+    def stopFactory(self) -> None:
+        """Stop the idle-parser sweep."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None and sweeper.running:
+            sweeper.stop()
+
+    def hibernate_idle(self) -> int:
+        """Free the XML parser of every connection that read nothing since the last sweep.
+
+        Called every ``hibernate_after`` (at least :data:`MIN_HIBERNATE_PERIOD`
+        seconds), so a parser is freed after one to two periods without
+        input; a busy connection never pays for rebuilding its parser per
+        stanza.  Returns how many parsers were freed.
+        """
+        freed = 0
+        for protocol in self.connections:
+            parser = protocol.parser
+            if parser is None or parser.hibernating:
+                continue
+            if parser.active:
+                parser.active = False
+            elif parser.hibernate():
+                freed += 1
+        return freed
 
     def connection_gone(self, protocol: C2SProtocol) -> None:
         """Forget a closed connection."""

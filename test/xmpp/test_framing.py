@@ -587,3 +587,120 @@ class ParseElementTests(SynchronousTestCase):
             with self.assertRaises(StreamError, msg=data) as caught:
                 parse_element(data, max_size=100)
             self.assertEqual(caught.exception.condition, condition, data)
+
+
+class HibernationTests(SynchronousTestCase):
+    """An idle parser frees expat between stanzas and rebuilds it on the next read."""
+
+    def started(self, **kwargs) -> Recorder:
+        """A recorder whose stream header has been read."""
+        rec = Recorder(**kwargs)
+        rec.parser.feed(HEADER)
+        return rec
+
+    def test_after_header_and_after_stanza(self):
+        """Right after the header, and after a complete stanza, the parser can sleep."""
+        rec = self.started()
+        elements = []
+        rec.on_stanza = elements.append
+        self.assertTrue(rec.parser.hibernate())
+        self.assertTrue(rec.parser.hibernating)
+        rec.parser.feed(b"<presence/>")
+        self.assertFalse(rec.parser.hibernating)
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<message to='a@b'><body>x</body></message>")
+        self.assertEqual(
+            [(el.uri, el.name, el.getAttribute("to")) for el in elements],
+            [(NS_CLIENT, "presence", None), (NS_CLIENT, "message", "a@b")],
+        )
+        self.assertEqual(elements[1].body.uri, NS_CLIENT)
+
+    def test_header_namespaces_survive(self):
+        """Prefixes declared on the header still resolve after a rebuild, and the stream ends."""
+        rec = self.started()
+        elements = []
+        rec.on_stanza = elements.append
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+                        b"</stream:error>")
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"  </stream:stream>")
+        self.assertEqual(rec.kinds(), ["start", "stanza", "end"])
+        self.assertEqual((elements[0].uri, elements[0].name), (NS_STREAMS, "error"))
+        self.assertEqual(rec.errors(), [])
+
+    def test_partial_input_keeps_the_parser(self):
+        """Part of a tag or of an element keeps expat alive; input goes on correctly."""
+        rec = self.started()
+        rec.parser.feed(b"<message to='a>b")  # inside an attribute value, with a '>'
+        self.assertFalse(rec.parser.hibernate())
+        rec.parser.feed(b"'><body>1</body>")
+        self.assertFalse(rec.parser.hibernate())
+        rec.parser.feed(b"</message><presence id='x>y'/>")
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<presence/>")
+        self.assertEqual(len(rec.stanzas()), 3)
+        self.assertIn("to='a&gt;b'", rec.stanzas()[0])
+
+    def test_end_tag_split_across_reads(self):
+        """An end tag begun in an earlier read is not taken for a boundary."""
+        rec = self.started()
+        rec.parser.feed(b"<presence><status>s</status></pres")
+        rec.parser.feed(b"ence>")
+        self.assertFalse(rec.parser.hibernate())
+        rec.parser.feed(b"<presence/> \n")
+        self.assertTrue(rec.parser.hibernate())
+
+    def test_whitespace_keepalive_keeps_the_boundary(self):
+        """Whitespace between stanzas does not wake or block hibernation."""
+        rec = self.started()
+        rec.parser.feed(b"<presence/>")
+        rec.parser.feed(b" ")
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b" ")
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<presence/>")
+        self.assertEqual(len(rec.stanzas()), 2)
+
+    def test_limits_still_apply_after_a_rebuild(self):
+        """Size limits and refused constructs are enforced by the rebuilt parser."""
+        rec = self.started(max_stanza_size=200)
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<message><body>" + b"x" * 300 + b"</body></message>")
+        self.assertEqual(rec.errors(), ["policy-violation"])
+        rec = self.started()
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.feed(b"<!-- no -->")
+        self.assertEqual(rec.errors(), ["restricted-xml"])
+
+    def test_not_before_the_header_nor_after_close(self):
+        """Nothing to keep before a header; a closed parser never sleeps."""
+        rec = Recorder()
+        self.assertFalse(rec.parser.hibernate())
+        rec.parser.feed(HEADER)
+        rec.parser.close()
+        self.assertFalse(rec.parser.hibernate())
+
+    def test_reset_after_hibernation(self):
+        """A stream restart after a sleep needs (and reads) a new header."""
+        rec = self.started()
+        self.assertTrue(rec.parser.hibernate())
+        rec.parser.reset()
+        self.assertFalse(rec.parser.hibernating)
+        rec.parser.feed(HEADER + b"<presence/>")
+        self.assertEqual(rec.kinds(), ["start", "start", "stanza"])
+
+    def test_frees_memory(self):
+        """A sleeping parser holds far less memory than an awake one."""
+        tracemalloc.start()
+        try:
+            awake = [self.started() for _ in range(50)]
+            for rec in awake:
+                rec.parser.feed(b"<presence/>")
+            before = tracemalloc.get_traced_memory()[0]
+            for rec in awake:
+                self.assertTrue(rec.parser.hibernate())
+            after = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        self.assertGreater((before - after) / 50, 4000)

@@ -87,8 +87,10 @@ def socket_fields() -> dict[str, Field]:
         "hibernate_after": Field(
             int_or_infinity(min=0),
             default=0,
-            doc="Milliseconds of inactivity before an Erlang connection process hibernates.",
-            compat=_ERLANG_ONLY,
+            doc="c2s: milliseconds a connection reads nothing before its XML parser is freed "
+            "to save memory (rebuilt on the next read); checked once per period of at least "
+            'one second, so 0 frees it after one to two idle seconds; "infinity": never. '
+            "s2s and component listeners: no effect.",
         ),
     }
 
