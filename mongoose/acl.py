@@ -18,7 +18,11 @@ matches ``alice``), by regular expression (searched anywhere in the part,
 like Erlang's ``re:run``) or by glob (matching the whole part).  The classes
 ``all`` and ``none`` need no definition; an undefined class matches nobody.
 ``host_config`` adds its own classes' patterns and rule clauses for its host
-(see :meth:`mongoose.config.loader.Config.acl_for` / ``access_for``).
+(see :meth:`mongoose.config.loader.Config.acl_for` / ``access_for``); a
+dynamic domain gets those of its host type's entry (the config resolves the
+domain with ``host_type_of``), a domain the config does not know the
+top-level ones.  ``any_hosted_domain`` covers every domain the node serves,
+dynamic ones included, when the node gives its ``hosted`` check.
 
 MongooseIM has no IP address patterns, so neither does this: the ``ip``
 argument of :meth:`AccessRules.match` is accepted (the c2s listener passes
@@ -33,7 +37,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from twisted.logger import Logger
@@ -111,7 +115,8 @@ class _Pattern:
                 checks.append((index, "glob", re.compile(fnmatch.translate(glob))))
         self.checks = tuple(checks)
 
-    def matches(self, host: str, hosts: frozenset[str], parts: tuple[Any, Any, Any]) -> bool:
+    def matches(self, host: str, hosted: Callable[[str], bool],
+                parts: tuple[Any, Any, Any]) -> bool:
         if self.never:
             return False
         base = self.base
@@ -120,7 +125,7 @@ class _Pattern:
             if server != host:
                 return False
         elif base == "any_hosted_domain":
-            if server not in hosts:
+            if server is None or not hosted(server):
                 return False
         for index, kind, expected in self.checks:
             value = parts[index]
@@ -142,26 +147,31 @@ class AccessRules:
 
     Args:
         config: a mongoose.config.loader.Config.
+        hosted: ``domain -> bool``: the domains ``any_hosted_domain`` covers
+            (the node's served domains); by default ``general.hosts``.
     """
 
-    def __init__(self, config: Any):
+    def __init__(self, config: Any, hosted: Callable[[str], bool] | None = None):
         self.config = config
-        self._hosts = frozenset(config.hosts)
-        # host -> (class name -> patterns, rule name -> clauses); the config is frozen.
+        self._hosted = hosted if hosted is not None else frozenset(config.hosts).__contains__
+        # host type (None: top level) -> (class name -> patterns, rule name -> clauses).
+        # Keyed by host type, not domain: a dynamic domain removed and added
+        # again with another type gets the other type's settings.
         self._compiled: dict[str | None, tuple[dict[str, tuple[_Pattern, ...]], Mapping]] = {}
 
     def _for_host(self, host: str) -> tuple[dict[str, tuple[_Pattern, ...]], Mapping]:
-        found = self._compiled.get(host)
+        host_type = self.config.host_type_of(host)
+        found = self._compiled.get(host_type)
         if found is None:
-            try:
-                acl = self.config.acl_for(host)
-                access = self.config.access_for(host)
-            except KeyError:
+            if host_type is None:
                 acl = self.config.options["acl"]
                 access = self.config.options["access"]
+            else:
+                acl = self.config.acl_for(host_type)
+                access = self.config.access_for(host_type)
             classes = {name: tuple(_Pattern(p) for p in patterns) for name, patterns in acl.items()}
             found = (classes, access)
-            self._compiled[host] = found
+            self._compiled[host_type] = found
         return found
 
     def acl_matches(self, acl: str, host: str, jid: Any = None) -> bool:
@@ -184,8 +194,8 @@ class AccessRules:
             getattr(jid, "host", None),
             getattr(jid, "resource", None),
         )
-        hosts = self._hosts
-        return any(p.matches(host, hosts, parts) for p in patterns)
+        hosted = self._hosted
+        return any(p.matches(host, hosted, parts) for p in patterns)
 
     def match(
         self,

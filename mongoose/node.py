@@ -11,7 +11,10 @@ global services -> modules per host (static hosts, then enabled dynamic domains
 with the modules of their host type) -> listeners start accepting.  Dynamic
 domains start and stop at run time through :meth:`Node.start_domain`,
 :meth:`Node.stop_domain` and :meth:`Node.purge_domain` (the
-:class:`~mongoose.commands.defs.domain.IDomainLifecycle` of the domain table).  Stop order
+:class:`~mongoose.commands.defs.domain.IDomainLifecycle` of the domain table); their
+auth, ACL, access, shaper and s2s settings come from their host type's
+``[[host_config]]`` (``node.config`` resolves them through the domain table,
+see :meth:`mongoose.config.loader.Config.host_type_of`).  Stop order
 is the reverse: listeners stop accepting, ``node_stopping`` runs (sessions
 get ``system-shutdown``), modules and services stop, storage closes.
 """
@@ -183,7 +186,8 @@ class Node(MultiService):
             from twisted.internet import reactor as default_reactor
 
             reactor = default_reactor
-        self.config = config
+        #: The config, resolving dynamic domains to their host type's settings.
+        self.config = config = config.with_dynamic_domains(self._dynamic_host_type)
         self.reactor = reactor
         self.extensions = extensions or ExtensionRegistry()
         self.on_fatal = on_fatal
@@ -196,7 +200,7 @@ class Node(MultiService):
         self.auth = None
         #: Dynamic domains (``domain`` commands); set at start-up.
         self.domains: DynamicDomains | None = None
-        self.access = AccessRules(config)
+        self.access = AccessRules(config, hosted=self.serves_domain)
         self.sessions = SessionManager(self.hooks, self.max_user_sessions)
         self.router = Router(
             self.hooks, self.sessions, self.serves_domain, user_exists=self._user_exists
@@ -245,6 +249,27 @@ class Node(MultiService):
         if domain in self.config.hosts:
             return True
         return self.domains is not None and self.domains.serves(domain)
+
+    def _dynamic_host_type(self, domain: str) -> str | None:
+        """The host type of a dynamic domain (enabled or not), or None.
+
+        The one place a domain added at run time is tied to its host type's
+        ``[[host_config]]``: :meth:`Config.host_type_of` asks here.
+        """
+        if self.domains is None:
+            return None
+        details = self.domains.details(domain)
+        if details is None or details["type"] != "DYNAMIC":
+            return None
+        return details["hostType"]
+
+    def _password_options(self, domain: str) -> tuple[str, tuple[str, ...], int] | None:
+        """How new passwords of ``domain`` are stored: its (host type's) ``auth.password``."""
+        try:
+            password = self.config.auth_for(domain)["password"]
+        except KeyError:
+            return None
+        return password["format"], tuple(password["hash"]), password["scram_iterations"]
 
     def max_user_sessions(self, user: str, host: str) -> int | None:
         """The ``max_user_sessions`` access rule's value for a user (None: no limit)."""
@@ -341,6 +366,7 @@ class Node(MultiService):
             hashes=tuple(password["hash"]),
             iterations=password["scram_iterations"],
             reactor=self.reactor,
+            password_for=self._password_options,
         )
         self.domains = DynamicDomains(
             self.stores.domains, self.config.hosts, self.config.host_types, self.reactor,

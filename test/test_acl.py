@@ -5,6 +5,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from mongoose.acl import AccessRules
 from mongoose.config.loader import parse_config
 from mongoose.xmpp.jid import JID
+from test.config.test_host_types import DYNAMIC, TEXT
 
 BASE = """
 [general]
@@ -230,3 +231,45 @@ class HostConfigTests(SynchronousTestCase):
         """A domain that is not configured sees only the top-level definitions."""
         self.assertTrue(self.access.acl_matches("admin", "other.org", jid("root@other.org")))
         self.assertTrue(self.access.allowed("c2s", "other.org", jid("mallory@other.org")))
+
+
+class DynamicDomainTests(SynchronousTestCase):
+    """Dynamic domains take the ACL and access rules of their host type."""
+
+    def setUp(self):
+        self.domains = dict(DYNAMIC)
+        config = parse_config(TEXT).with_dynamic_domains(self.domains.get)
+        served = {"a.com", "one.example", "two.example"}
+        self.access = AccessRules(config, hosted=served.__contains__)
+
+    def test_rules_follow_the_host_type(self):
+        """mallory is denied on a type1 domain only, trudy on the static host only."""
+        def allowed(user, domain):
+            return self.access.allowed("c2s", domain, JID.from_parts(user, domain))
+
+        self.assertFalse(allowed("mallory", "one.example"))
+        self.assertTrue(allowed("mallory", "two.example"))
+        self.assertTrue(allowed("mallory", "a.com"))
+        self.assertFalse(allowed("trudy", "a.com"))
+        self.assertTrue(allowed("trudy", "one.example"))
+
+    def test_domain_added_again_with_another_type(self):
+        """Settings are cached per host type, so a domain's new type applies at once."""
+        mallory = JID.from_parts("mallory", "one.example")
+        self.assertFalse(self.access.allowed("c2s", "one.example", mallory))
+        self.domains["one.example"] = "type2"
+        self.assertTrue(self.access.allowed("c2s", "one.example", mallory))
+
+    def test_any_hosted_domain_covers_dynamic_domains(self):
+        """``any_hosted_domain`` holds users of every served domain, dynamic ones included."""
+        text = TEXT.replace('admin = [{user = "root"}]',
+                            'admin = [{user = "root"}]\n  local = [{match = "any_hosted_domain"}]')
+        config = parse_config(text).with_dynamic_domains(self.domains.get)
+        access = AccessRules(config, hosted={"a.com", "one.example"}.__contains__)
+        self.assertTrue(access.acl_matches("local", "a.com", JID.parse("u@one.example")))
+        self.assertFalse(access.acl_matches("local", "a.com", JID.parse("u@two.example")))
+        self.assertFalse(access.acl_matches("local", "a.com", JID.parse("u@other.org")))
+        # Without the node's check, only general.hosts count.
+        static = AccessRules(config)
+        self.assertTrue(static.acl_matches("local", "a.com", JID.parse("u@a.com")))
+        self.assertFalse(static.acl_matches("local", "a.com", JID.parse("u@one.example")))

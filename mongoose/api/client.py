@@ -4,9 +4,12 @@ MongooseIM's ``Client-frontend_swagger.yml`` routes for a logged-in user,
 relative to the handler's mount point:
 
 * ``POST /messages`` (``{"to", "body"}``): send a chat message as the user;
-* ``GET /contacts``, ``POST /contacts`` (``{"jid"}``),
-  ``PUT /contacts/{contact}`` (``{"action": "invite"|"accept"}``),
-  ``DELETE /contacts/{contact}``: the user's roster;
+* ``GET /contacts`` (``[{"jid", "subscription", "ask"}]``),
+  ``POST /contacts`` (``{"jid"}``),
+  ``DELETE /contacts`` (``{"to_delete": [jid]}`` -> ``{"not_deleted": [jid]}``),
+  ``PUT /contacts/{contact}`` (``{"action": "invite"|"accept"}``; 404 when
+  the contact is not in the roster), ``DELETE /contacts/{contact}``: the
+  user's roster;
 * ``GET /sse``: a Server-Sent Events stream (W3C EventSource) of the user's
   incoming chat messages, one ``event: message`` per message;
 * ``GET /openapi.json``: the document of these routes, and with
@@ -40,6 +43,7 @@ from zope.interface import implementer, provider
 
 from mongoose.api.rest import _HTTPError, _read_json_object, _write_error, _write_json
 from mongoose.commands.caller import Caller
+from mongoose.commands.defs.roster import REST_CONTACTS_SCHEMA, rest_contacts
 from mongoose.commands.errors import CommandError
 from mongoose.config.schema import Bool, Field, ListOf, Section
 from mongoose.config.schema import Enum as EnumSpec
@@ -70,10 +74,7 @@ CLIENT_API_OPTIONS = Section(
 _REALM = b'Basic realm="mongooseim client"'
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_CONTACT = {"type": "object", "properties": {
-    "jid": {"type": "string"}, "name": {"type": "string", "nullable": True},
-    "groups": {"type": "array", "items": {"type": "string"}},
-    "subscription": {"type": "string"}, "ask": {"type": "string"}}}
+_JID_LIST = {"type": "array", "items": {"type": "string"}}
 
 
 def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -81,14 +82,17 @@ def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any
         "type": "object", "properties": properties, "required": required}}}}
 
 
-def _responses(status: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def _responses(status: int, schema: dict[str, Any] | None = None,
+               errors: tuple[tuple[int, str], ...] = ((400, "Bad arguments"),
+                                                      (404, "Unknown contact"))
+               ) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "Success"}
     if schema is not None:
         ok["content"] = {"application/json": {"schema": schema}}
-    errors = {str(code): {"description": text, "content": {"application/json": {"schema": _ERROR}}}
-              for code, text in ((400, "Bad arguments"), (401, "Missing or wrong credentials"),
-                                 (404, "Unknown contact"))}
-    return {str(status): ok, **errors}
+    answers = {str(code): {"description": text,
+                           "content": {"application/json": {"schema": _ERROR}}}
+               for code, text in ((401, "Missing or wrong credentials"), *errors)}
+    return {str(status): ok, **dict(sorted(answers.items()))}
 
 
 _CONTACT_PARAM = [{"name": "contact", "in": "path", "required": True,
@@ -106,10 +110,16 @@ _OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "contacts": {
         "/contacts": {
             "get": {"summary": "The user's contacts",
-                    "responses": _responses(200, {"type": "array", "items": _CONTACT})},
+                    "responses": _responses(200, REST_CONTACTS_SCHEMA, errors=())},
             "post": {"summary": "Add a contact",
                      "requestBody": _json_body({"jid": {"type": "string"}}, ["jid"]),
                      "responses": _responses(204)},
+            "delete": {"summary": "Remove several contacts",
+                       "requestBody": _json_body({"to_delete": _JID_LIST}, ["to_delete"]),
+                       "responses": _responses(200, {
+                           "type": "object", "required": ["not_deleted"],
+                           "properties": {"not_deleted": _JID_LIST}},
+                           errors=((400, "Bad arguments"),))},
         },
         "/contacts/{contact}": {
             "put": {"summary": "Manage the subscription", "parameters": _CONTACT_PARAM,
@@ -124,9 +134,29 @@ _OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "sse": {"/sse": {"get": {
         "summary": "Server-Sent Events of incoming messages",
         "responses": {"200": {"description": "An event stream",
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "401": {"description": "Missing or wrong credentials",
+                              "content": {"application/json": {"schema": _ERROR}}}},
     }}},
 }
+
+
+def _jid_list(value: Any, key: str) -> list[str]:
+    """A JSON list of JID strings, each normalised (bare or full as given)."""
+    if not isinstance(value, list):
+        raise CommandError("bad_request", f"{key}: expected a list of JIDs", arg=key)
+    jids: list[str] = []
+    for index, item in enumerate(value):
+        parsed = None
+        if isinstance(item, str):
+            try:
+                parsed = JID.parse(item).full()
+            except InvalidJID:
+                pass
+        if parsed is None:
+            raise CommandError("bad_request", f"{key}[{index}]: not a valid JID", arg=key)
+        jids.append(parsed)
+    return jids
 
 
 def _text_of(stanza: Any, name: str) -> str | None:
@@ -201,6 +231,8 @@ class ClientAPI:
         if "contacts" in self.groups:
             route("/contacts", methods=["GET"], endpoint="contacts_list")(self._list_contacts)
             route("/contacts", methods=["POST"], endpoint="contacts_add")(self._add_contact)
+            route("/contacts", methods=["DELETE"], endpoint="contacts_delete_many")(
+                self._delete_contacts)
             route("/contacts/<contact>", methods=["PUT"], endpoint="contacts_manage")(
                 self._manage_contact)
             route("/contacts/<contact>", methods=["DELETE"], endpoint="contacts_delete")(
@@ -305,7 +337,7 @@ class ClientAPI:
         async def call(jid: JID) -> bytes:
             contacts = await self._execute(Caller.user(jid.full()), "roster", "listContacts",
                                            {"user": jid.full()})
-            return _write_json(request, 200, contacts)
+            return _write_json(request, 200, rest_contacts(contacts))
         return await self._run(request, call)
 
     async def _add_contact(self, request):
@@ -325,6 +357,9 @@ class ClientAPI:
             if body.get("action") not in ("invite", "accept"):
                 raise CommandError("bad_request", "action: expected invite or accept",
                                    arg="action")
+            # MongooseIM answers 404 for a contact that is not in the roster.
+            await self._execute(Caller.user(jid.full()), "roster", "getContact",
+                                {"user": jid.full(), "contact": contact})
             await self._execute(Caller.user(jid.full()), "roster", "subscription",
                                 {"user": jid.full(), "contact": contact,
                                  "action": body["action"]})
@@ -338,6 +373,23 @@ class ClientAPI:
                                 {"user": jid.full(), "contact": contact})
             request.setResponseCode(204)
             return b""
+        return await self._run(request, call)
+
+    async def _delete_contacts(self, request):
+        async def call(jid: JID) -> bytes:
+            body = self._body(request, ("to_delete",))
+            contacts = _jid_list(body.get("to_delete"), "to_delete")
+            caller = Caller.user(jid.full())
+            not_deleted = []
+            for contact in contacts:
+                try:
+                    await self._execute(caller, "roster", "deleteContact",
+                                        {"user": jid.full(), "contact": contact})
+                except CommandError as error:
+                    if error.code != "not_found":
+                        raise
+                    not_deleted.append(contact)
+            return _write_json(request, 200, {"not_deleted": not_deleted})
         return await self._run(request, call)
 
     async def _sse(self, request):

@@ -9,6 +9,7 @@ the registered commands.  Nothing here is written per command.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -100,6 +101,8 @@ def result_schema(command: Command) -> dict[str, Any] | None:
     rest = command.rest
     if rest is None or rest.result is None or rest.status == 204:
         return None
+    if rest.shape_schema is not None:
+        return dict(rest.shape_schema)
     result = command.result
     if result is None:
         return {}
@@ -155,12 +158,24 @@ def _request_body(command: Command) -> dict[str, Any] | None:
         properties[key] = prop
         if arg.required:
             required.append(key)
+    for key, value, name, status in rest.switch:
+        properties[key] = {**_value_schema(value),
+                           "description": f"{json.dumps(value)} runs {command.category}/{name} "
+                                          f"(answers {status})"}
     schema: dict[str, Any] = {"type": "object", "properties": properties,
                               "additionalProperties": False}
     if required:
         schema["required"] = required
     return {"required": bool(required),
             "content": {"application/json": {"schema": schema}}}
+
+
+def _value_schema(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    return {"type": "string"}
 
 
 def _error_responses(command: Command, auth: bool) -> dict[str, Any]:
@@ -185,12 +200,16 @@ def _operation(command: Command, auth: bool) -> dict[str, Any]:
     body_schema = result_schema(command)
     if body_schema is not None:
         ok["content"] = {"application/json": {"schema": body_schema}}
+    responses = {str(rest.status): ok}
+    for key, value, name, status in rest.switch:
+        responses[str(status)] = {"description": f"With {key} = {json.dumps(value)}: "
+                                                 f"{command.category}/{name}"}
     operation: dict[str, Any] = {
         "operationId": f"{command.category}.{command.name}",
         "summary": command.description,
         "tags": [rest.group or command.category],
         "parameters": _parameters(command),
-        "responses": {str(rest.status): ok, **_error_responses(command, auth)},
+        "responses": {**dict(sorted(responses.items())), **_error_responses(command, auth)},
     }
     body = _request_body(command)
     if body is not None:

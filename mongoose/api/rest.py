@@ -158,6 +158,17 @@ def _rename(error: CommandError, names: Mapping[str, str]) -> CommandError:
     return error
 
 
+def _json_type(value: Any) -> str:
+    """The JSON type name of a Python value (for error messages)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
 def _legacy_description(command: Command) -> dict[str, Any]:
     info = command.signature()
     info["desc"] = command.description  # field name of the 5.x GET /api/commands
@@ -303,9 +314,15 @@ class AdminAPI:
         rest = command.rest
         assert rest is not None
         names = rest.external_names()
+        status = rest.status
         try:
             raw, source, body = self._collect_args(request, command, path_vars)
-            result = await self.registry.execute(self._caller, *owner, raw, source=source)
+            target = owner
+            for key, value, name, switched_status in rest.switch:
+                if key in body and body[key] == value:
+                    target, status = (owner[0], name), switched_status
+                    break
+            result = await self.registry.execute(self._caller, *target, raw, source=source)
         except _HTTPError as exc:
             return _write_error(request, exc.error)
         except CommandError as error:
@@ -319,15 +336,17 @@ class AdminAPI:
             if tail is not None:
                 base = request.path.decode("utf-8", "replace").rstrip("/")
                 request.setHeader(b"location", (base + "/" + tail.lstrip("/")).encode("utf-8"))
-        request.setResponseCode(rest.status)
-        if rest.result is None or rest.status == 204:
+        request.setResponseCode(status)
+        if rest.result is None or status in (202, 204):
             return b""
+        if rest.shape is not None:
+            return _write_json(request, status, rest.shape(result))
         if rest.result and isinstance(result, Mapping):
             result = result.get(rest.result)
         elif rest.result and isinstance(result, list):
             result = [item.get(rest.result) if isinstance(item, Mapping) else item
                       for item in result]
-        return _write_json(request, rest.status, result)
+        return _write_json(request, status, result)
 
     def _collect_args(self, request, command: Command, path_vars: Mapping[str, str]):
         """Raw arguments and their sources from path, query and body."""
@@ -339,11 +358,16 @@ class AdminAPI:
         if rest.body:
             body = _read_json_object(request)
             allowed = dict(rest.body)
+            allowed.update((entry[0], "") for entry in rest.switch)
             for key in body:
                 if key not in allowed:
                     names = ", ".join(allowed)
                     raise CommandError(
                         "bad_request", f"{key}: unknown field (allowed: {names})", arg=key)
+            for key, value, _, _ in rest.switch:
+                if key in body and type(body[key]) is not type(value):
+                    raise CommandError("bad_request", f"{key}: expected a JSON "
+                                       f"{_json_type(value)}", arg=key)
             for key, arg in rest.body:
                 if key in body:
                     raw[arg] = body[key]

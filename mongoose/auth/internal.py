@@ -41,6 +41,9 @@ class InternalAuth:
         hashes: MongooseIM hash names to keep keys for (scram format).
         iterations: PBKDF2 iterations for new SCRAM keys.
         reactor: the reactor whose thread pool does the hashing.
+        password_for: ``domain -> (format, hashes, iterations)`` when a
+            domain stores passwords differently (its ``host_config.auth``),
+            or None for the three options above; None: those everywhere.
 
     Raises:
         ValueError: an unknown format or hash, or iterations < 1.
@@ -53,8 +56,10 @@ class InternalAuth:
         hashes: Iterable[str] = pw.DEFAULT_HASHES,
         iterations: int = pw.DEFAULT_ITERATIONS,
         reactor: Any = None,
+        password_for: Callable[[str], tuple[str, Iterable[str], int] | None] | None = None,
     ):
         self.hashes = pw.check_options(password_format, hashes, iterations)
+        self._password_for = password_for
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -67,12 +72,18 @@ class InternalAuth:
     def _in_thread(self, fn: Callable[..., T], *args: Any) -> defer.Deferred[T]:
         return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), fn, *args)
 
-    def _make_secret(self, password: str) -> defer.Deferred[pw.PasswordSecret]:
+    def _make_secret(self, password: str, domain: str) -> defer.Deferred[pw.PasswordSecret]:
         if not isinstance(password, str) or not password:
             return defer.fail(ValueError("the password must not be empty"))
-        return self._in_thread(
-            pw.make_secret, password, self.password_format, self.hashes, self.iterations
-        )
+        options = self._password_for(domain) if self._password_for is not None else None
+        if options is None:
+            options = (self.password_format, self.hashes, self.iterations)
+        password_format, hashes, iterations = options
+        try:
+            hashes = pw.check_options(password_format, hashes, iterations)
+        except ValueError as exc:
+            return defer.fail(exc)
+        return self._in_thread(pw.make_secret, password, password_format, hashes, iterations)
 
     @staticmethod
     def _lookup_names(username: str, domain: str) -> tuple[str, str] | None:
@@ -92,7 +103,7 @@ class InternalAuth:
         user, host = normalize_username(username), normalize_domain(domain)
         if await self.store.user_exists(host, user):
             return False
-        secret = await self._make_secret(password)
+        secret = await self._make_secret(password, host)
         return await self.store.add_user(host, user, secret)
 
     def remove(self, username: str, domain: str) -> defer.Deferred[bool]:
@@ -136,7 +147,7 @@ class InternalAuth:
         user, host = normalize_username(username), normalize_domain(domain)
         if not await self.store.user_exists(host, user):
             return False
-        secret = await self._make_secret(password)
+        secret = await self._make_secret(password, host)
         return await self.store.set_secret(host, user, secret)
 
     def list_users(

@@ -262,20 +262,25 @@ class C2SContext:
         self.default_host: str = general.get("default_server_domain") or (
             hosts[0] if hosts else "localhost"
         )
-        self._auth: dict[str, HostAuth] = {}
+        self._auth: dict[str | None, HostAuth] = {}
 
     def serves(self, domain: str) -> bool:
         """True when ``domain`` is served by this node."""
         return self.node.serves_domain(domain)
 
     def host_auth(self, host: str) -> HostAuth:
-        """The SASL view of ``[auth]`` for a served domain (cached)."""
-        found = self._auth.get(host)
+        """The SASL view of ``[auth]`` for a served domain (cached per host type).
+
+        A dynamic domain gets its host type's ``host_config.auth``; a domain
+        the config does not know gets the top-level ``[auth]``.
+        """
+        host_type = self.config.host_type_of(host)
+        found = self._auth.get(host_type)
         if found is None:
-            try:
-                auth = self.config.auth_for(host)
-            except KeyError:
+            if host_type is None:
                 auth = self.config.options["auth"]
+            else:
+                auth = self.config.auth_for(host_type)
             found = HostAuth.from_options(auth, self.settings.allowed_auth_methods)
-            self._auth[host] = found
+            self._auth[host_type] = found
         return found

@@ -52,8 +52,10 @@ class ShaperResolver:
                 self._per_host[host] = rates
 
     def _rates(self, host: str | None) -> dict[str, int]:
-        if host is not None and host in self._per_host:
-            return {**self._global, **self._per_host[host]}
+        # A dynamic domain takes the host_config.shaper of its host type.
+        host_type = None if host is None else self._config.host_type_of(host)
+        if host_type is not None and host_type in self._per_host:
+            return {**self._global, **self._per_host[host_type]}
         return self._global
 
     def rate(self, host: str | None = None, jid: Any = None) -> int | None:

@@ -117,6 +117,14 @@ class RestBinding:
             (``"{username}"`` -> ``/api/users/localhost/alice``), or None.
         group: the route group named by the handler's ``handlers`` option
             (MongooseIM: ``users``, ``sessions``, ``messages`` ...).
+        shape: optional ``result -> body`` function, used instead of
+            ``result`` when the REST body is not a plain selection of the
+            command's result (``{"host_type", "status"}`` of a domain).
+        shape_schema: the JSON Schema of the shaped body (OpenAPI document).
+        switch: ``(body key, value, command name, status)`` entries: when the
+            body carries ``key: value``, that other command of the same
+            category (same arguments) runs and answers ``status``
+            (``DELETE /domains/{domain}`` with ``"request": true`` -> 202).
     """
 
     method: str
@@ -128,11 +136,15 @@ class RestBinding:
     result: str | None = ""
     location: str | None = None
     group: str = ""
+    shape: Callable[[Any], Any] | None = field(default=None, compare=False)
+    shape_schema: Any = field(default=None, compare=False)
+    switch: Any = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", self.method.upper())
         for name in ("body", "query", "compose"):
             object.__setattr__(self, name, _pairs(getattr(self, name)))
+        object.__setattr__(self, "switch", tuple(tuple(entry) for entry in self.switch))
         if self.method not in ("GET", "POST", "PUT", "DELETE", "PATCH"):
             raise ValueError(f"unsupported HTTP method {self.method!r}")
         if not self.path.startswith("/"):

@@ -9,8 +9,10 @@ collected; :class:`ConfigErrors` carries them all, one line each, e.g.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mongoose.config.root import root_spec
@@ -27,13 +29,26 @@ _KIND_ALIASES = {"component": "service"}
 class Config:
     """A validated configuration.
 
+    Per-domain settings (``modules_for``, ``auth_for``, ``acl_for`` ...)
+    take a static host, a host type, or (once the node supplied the lookup
+    with :meth:`with_dynamic_domains`) a dynamic domain, and resolve it with
+    :meth:`host_type_of`: a static host is its own host type, a dynamic
+    domain has the host type it was added with.  The ``[[host_config]]``
+    entry of that host type applies, else the top-level options.
+
     Attributes:
         options: the whole parsed option tree (``options.general.hosts`` ...).
         source: the file it was read from, or ``"<string>"``.
+        dynamic_host_type: ``domain -> host type or None`` for dynamic
+            domains (the node's domain table), or None when only static
+            hosts and host types are known.
     """
 
     options: Options
     source: str = "<string>"
+    dynamic_host_type: Callable[[str], str | None] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -45,11 +60,35 @@ class Config:
         """The host types of dynamic domains (``general.host_types``)."""
         return tuple(self.options["general"]["host_types"])
 
+    def with_dynamic_domains(self, lookup: Callable[[str], str | None]) -> Config:
+        """This configuration, resolving dynamic domains through ``lookup``.
+
+        Args:
+            lookup: ``domain -> host type`` of a dynamic domain, or None when
+                the domain is not one (the node's domain table answers).
+        """
+        return dataclasses.replace(self, dynamic_host_type=lookup)
+
+    def host_type_of(self, domain: str) -> str | None:
+        """The host type whose settings apply to ``domain``, or None when unknown.
+
+        A static host (``general.hosts``) and a host type are their own host
+        type; a dynamic domain has the one it was added with, provided it is
+        still in ``general.host_types``.
+        """
+        if domain in self.hosts or domain in self.host_types:
+            return domain
+        if self.dynamic_host_type is None:
+            return None
+        host_type = self.dynamic_host_type(domain)
+        return host_type if host_type in self.host_types else None
+
     def _entry(self, host: str) -> Options | None:
-        if host not in self.hosts and host not in self.host_types:
-            raise KeyError(f"{host!r} is not a configured host or host type")
+        host_type = self.host_type_of(host)
+        if host_type is None:
+            raise KeyError(f"{host!r} is not a configured host, host type or dynamic domain")
         for entry in self.options["host_config"]:
-            if entry.get("host", entry.get("host_type")) == host:
+            if entry.get("host", entry.get("host_type")) == host_type:
                 return entry
         return None
 
@@ -65,10 +104,10 @@ class Config:
         ``host_config.modules`` replaces ``[modules]`` for its host.
 
         Args:
-            host: a domain from ``general.hosts`` or a host type.
+            host: a static host, a host type or a dynamic domain (see :meth:`host_type_of`).
 
         Raises:
-            KeyError: ``host`` is neither.
+            KeyError: ``host`` is none of these.
         """
         return self._replaced(host, "modules")
 
@@ -76,10 +115,10 @@ class Config:
         """The ``[auth]`` options of ``host`` (``host_config.auth`` replaces them).
 
         Args:
-            host: a domain from ``general.hosts`` or a host type.
+            host: a static host, a host type or a dynamic domain (see :meth:`host_type_of`).
 
         Raises:
-            KeyError: ``host`` is neither.
+            KeyError: ``host`` is none of these.
         """
         return self._replaced(host, "auth")
 

@@ -86,12 +86,11 @@ class DomainTests(NodeAPITestCase):
         self.assertEqual(await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"}),
                          (204, None))
         status, data = await self.call("GET", "/domains/dyn.example")
-        self.assertEqual((status, data), (200, {"domain": "dyn.example", "hostType": "type1",
-                                                "status": "ENABLED", "type": "DYNAMIC"}))
+        self.assertEqual((status, data), (200, {"host_type": "type1", "status": "enabled"}))
         self.assertEqual(await self.call("PATCH", "/domains/dyn.example", {"enabled": False}),
                          (204, None))
         self.assertEqual((await self.call("GET", "/domains/dyn.example"))[1]["status"],
-                         "DISABLED")
+                         "disabled")
         self.assertFalse(self.node.serves_domain("dyn.example"))
         self.assertEqual(await self.call("PATCH", "/domains/dyn.example", {"enabled": True}),
                          (204, None))
@@ -121,7 +120,7 @@ class DomainTests(NodeAPITestCase):
             got_status, data = await self.call(method, path, body)
             self.assertEqual((got_status, data["error"]), (status, code), (method, path, body))
         status, data = await self.call("GET", "/domains/localhost")
-        self.assertEqual(data["type"], "STATIC")
+        self.assertEqual((status, data), (200, {"host_type": "localhost", "status": "enabled"}))
 
     async def test_persisted_across_restart(self):
         """Domains and their enabled flag are read back from the store at start-up."""
@@ -350,3 +349,210 @@ class SessionsRouteTests(NodeAPITestCase):
                          (200, ["alice@localhost/phone"]))
         status, data = await self.call("GET", "/sessions/a%20b")
         self.assertEqual((status, data["error"]), (400, "bad_request"))
+
+
+HOST_TYPE_CONFIG = """
+[general]
+  hosts = ["localhost"]
+  host_types = ["type1", "type2"]
+  default_server_domain = "localhost"
+  data_dir = "{data}"
+
+[[listen.c2s]]
+  ip_address = "127.0.0.1"
+  port = {port}
+  access = "c2s"
+
+[auth]
+  sasl_mechanisms = ["plain", "scram_sha256"]
+  [auth.internal]
+
+[access]
+  c2s = [{{acl = "all", value = "allow"}}]
+
+[[host_config]]
+  host_type = "type1"
+  [host_config.auth]
+    sasl_mechanisms = ["scram_sha256"]
+    password.format = "plain"
+    [host_config.auth.internal]
+  [host_config.acl]
+    blocked = [{{user = "mallory"}}]
+  [host_config.access]
+    c2s = [{{acl = "blocked", value = "deny"}}]
+
+[[host_config]]
+  host = "localhost"
+  [host_config.acl]
+    blocked = [{{user = "trudy"}}]
+  [host_config.access]
+    c2s = [{{acl = "blocked", value = "deny"}}]
+"""
+
+NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
+
+
+class HostTypeSettingsTests(NodeAPITestCase):
+    """A dynamic domain takes auth, ACL and access settings from its host type's host_config."""
+
+    config_text = HOST_TYPE_CONFIG
+
+    async def mechanisms(self, domain: str) -> list[str]:
+        """The SASL mechanisms offered on a new c2s stream to ``domain``."""
+        client = await connect(self.port)
+        self.addCleanup(client.transport.loseConnection)
+        _, features = await client.open(domain)
+        for child in features.elements():
+            if child.name == "mechanisms" and child.uri == NS_SASL:
+                return [str(m) for m in child.elements() if m.name == "mechanism"]
+        return []
+
+    async def login(self, user: str, domain: str):
+        """Authenticate ``user@domain`` with SCRAM-SHA-256; return (answer, client)."""
+        client = await connect(self.port)
+        self.addCleanup(client.transport.loseConnection)
+        await client.open(domain)
+        return await client.scram("SCRAM-SHA-256", user, "secret"), client
+
+    async def register_all(self, *domains: str) -> None:
+        """Register mallory and trudy (password ``secret``) on each domain."""
+        for domain in domains:
+            for user in ("mallory", "trudy"):
+                await self.node.auth.register(user, domain, "secret")
+
+    async def test_sasl_mechanisms_follow_the_host_type(self):
+        """type1's sasl_mechanisms apply to its dynamic domain, not to localhost or type2."""
+        await self.start()
+        await self.call("PUT", "/domains/one.example", {"host_type": "type1"})
+        await self.call("PUT", "/domains/two.example", {"host_type": "type2"})
+        self.assertEqual(await self.mechanisms("one.example"), ["SCRAM-SHA-256"])
+        self.assertEqual(await self.mechanisms("two.example"), ["PLAIN", "SCRAM-SHA-256"])
+        self.assertEqual(await self.mechanisms("localhost"), ["PLAIN", "SCRAM-SHA-256"])
+        await self.register_all("one.example")
+        client = await connect(self.port)
+        self.addCleanup(client.transport.loseConnection)
+        await client.open("one.example")
+        refused = await client.auth_plain("trudy", "secret")
+        self.assertEqual(refused.name, "failure", refused.toXml())
+        self.assertEqual(refused.firstChildElement().name, "invalid-mechanism")
+        answer, _ = await self.login("trudy", "one.example")
+        self.assertEqual(answer.name, "success", answer.toXml())
+
+    async def test_access_rules_follow_the_host_type(self):
+        """type1 denies mallory on its domains; localhost's own entry denies trudy only there."""
+        await self.start()
+        await self.call("PUT", "/domains/one.example", {"host_type": "type1"})
+        await self.call("PUT", "/domains/two.example", {"host_type": "type2"})
+        await self.register_all("localhost", "one.example", "two.example")
+        answer, client = await self.login("mallory", "one.example")
+        self.assertEqual(answer.name, "failure", answer.toXml())
+        self.assertEqual(answer.firstChildElement().name, "not-authorized")
+        self.assertEqual((await client.closed_with()).condition, "not-authorized")
+        for user, domain in (("trudy", "one.example"), ("mallory", "localhost"),
+                             ("mallory", "two.example"), ("trudy", "two.example")):
+            answer, _ = await self.login(user, domain)
+            self.assertEqual(answer.name, "success", f"{user}@{domain}: {answer.toXml()}")
+        answer, client = await self.login("trudy", "localhost")
+        self.assertEqual(answer.name, "failure", answer.toXml())
+
+    async def test_domain_added_again_with_another_host_type(self):
+        """Removed and added back as type2, the domain gets type2's (top-level) settings."""
+        await self.start()
+        await self.call("PUT", "/domains/one.example", {"host_type": "type1"})
+        self.assertEqual(await self.mechanisms("one.example"), ["SCRAM-SHA-256"])
+        await self.register_all("one.example")
+        answer, _ = await self.login("mallory", "one.example")
+        self.assertEqual(answer.name, "failure")
+        self.assertEqual(await self.call("DELETE", "/domains/one.example",
+                                         {"host_type": "type1"}), (204, None))
+        await self.call("PUT", "/domains/one.example", {"host_type": "type2"})
+        self.assertEqual(await self.mechanisms("one.example"), ["PLAIN", "SCRAM-SHA-256"])
+        await self.register_all("one.example")
+        answer, _ = await self.login("mallory", "one.example")
+        self.assertEqual(answer.name, "success", answer.toXml())
+
+    async def test_password_format_follows_the_host_type(self):
+        """Accounts of a type1 domain are stored in type1's format (plain), localhost's as SCRAM."""
+        await self.start()
+        await self.call("PUT", "/domains/one.example", {"host_type": "type1"})
+        for domain in ("one.example", "localhost"):
+            status, _ = await self.call("POST", f"/users/{domain}",
+                                        {"username": "trudy", "password": "secret"})
+            self.assertEqual(status, 201)
+        dynamic = await self.node.stores.auth.get_secret("one.example", "trudy")
+        static = await self.node.stores.auth.get_secret("localhost", "trudy")
+        self.assertEqual((dynamic.plain, dynamic.scram), ("secret", {}))
+        self.assertIsNone(static.plain)
+        self.assertIn("sha256", static.scram)
+        answer, _ = await self.login("trudy", "one.example")
+        self.assertEqual(answer.name, "success", answer.toXml())
+
+    async def test_settings_after_restart(self):
+        """A persisted dynamic domain still takes its host type's settings after a restart."""
+        node = await self.start()
+        await self.call("PUT", "/domains/one.example", {"host_type": "type1"})
+        await node.stopService()
+        await self.start(self.data)
+        self.assertEqual(await self.mechanisms("one.example"), ["SCRAM-SHA-256"])
+
+
+ADMIN_EXTRA_CONFIG = CONFIG + """
+[modules.mod_roster]
+
+[services.service_admin_extra]
+  submods = ["roster"]
+"""
+
+
+class AdminExtraDynamicDomainTests(NodeAPITestCase):
+    """The legacy roster commands that walk every domain include enabled dynamic ones."""
+
+    config_text = ADMIN_EXTRA_CONFIG
+
+    async def legacy(self, command: str, expect: int = 200, **args):
+        """Run a legacy roster command over REST (as mongooseimctl does); return the body."""
+        status, body = await self.call("POST", f"/commands/roster/{command}?source=cli", args)
+        self.assertEqual(status, expect, body)
+        return body
+
+    async def test_process_rosteritems_sees_dynamic_domains(self):
+        """Roster items of users of an enabled dynamic domain are listed; a disabled one's not."""
+        node = await self.start()
+        await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"})
+        await self.call("PUT", "/domains/off.example", {"host_type": "type1"})
+        admin = Caller.admin()
+        for user, domain in (("alice", "localhost"), ("carol", "dyn.example"),
+                             ("erin", "off.example")):
+            await node.auth.register(user, domain, "secret")
+        await node.commands.execute(admin, "roster", "addContact", {
+            "user": "carol@dyn.example", "contact": "alice@localhost"})
+        await node.commands.execute(admin, "roster", "addContact", {
+            "user": "alice@localhost", "contact": "carol@dyn.example"})
+        await node.commands.execute(admin, "roster", "addContact", {
+            "user": "erin@off.example", "contact": "alice@localhost"})
+        await self.call("PATCH", "/domains/off.example", {"enabled": False})
+        listed = await self.legacy("process_rosteritems", action="list", subs="any",
+                                   asks="any", users="any", contacts="any")
+        self.assertEqual(listed, ["alice@localhost carol@dyn.example",
+                                  "carol@dyn.example alice@localhost"])
+        deleted = await self.legacy("process_rosteritems", action="delete", subs="any",
+                                    asks="any", users="*@dyn.example", contacts="any")
+        self.assertEqual(deleted, ["carol@dyn.example alice@localhost"])
+        self.assertEqual(await node.stores.roster.get_items("dyn.example", "carol"), [])
+
+    async def test_push_roster_alltoall_on_a_dynamic_domain(self):
+        """Every user of a dynamic domain gets the others in the group; unknown domains fail."""
+        node = await self.start()
+        await self.call("PUT", "/domains/dyn.example", {"host_type": "type1"})
+        for user in ("carol", "dave"):
+            await node.auth.register(user, "dyn.example", "secret")
+        await node.auth.register("alice", "localhost", "secret")
+        await self.legacy("push_roster_alltoall", host="dyn.example", group="Team")
+        items = await node.commands.execute(Caller.admin(), "roster", "listContacts",
+                                            {"user": "carol@dyn.example"})
+        self.assertEqual([(i["jid"], i["subscription"], i["groups"]) for i in items],
+                         [("dave@dyn.example", "both", ["Team"])])
+        body = await self.legacy("push_roster_alltoall", expect=404, host="nowhere.example",
+                                 group="Team")
+        self.assertEqual(body, {"error": "not_found",
+                                "message": "domain nowhere.example is not served here"})

@@ -89,7 +89,7 @@ class UsersRouteTests(RestTestCase):
     """The MongooseIM 6.5 /users routes."""
 
     def test_register_201(self):
-        """POST /api/users/{domain} creates the user: 201, message and Location."""
+        """POST /api/users/{XMPPHost} creates the user: 201, message and Location."""
         response, data, _ = self.call("POST", "/api/users/localhost",
                                       {"username": "alice", "password": "makota"})
         self.assertEqual(response.code, 201)
@@ -138,7 +138,7 @@ class UsersRouteTests(RestTestCase):
         self.assertJSONError(response, data, 400, "bad_request")
 
     def test_list_200(self):
-        """GET /api/users/{domain} answers a JSON array of JIDs; limit/index as query."""
+        """GET /api/users/{XMPPHost} answers a JSON array of JIDs; limit/index as query."""
         for name in ("bob", "alice"):
             self.call("POST", "/api/users/localhost", {"username": name, "password": "p"})
         response, data, _ = self.call("GET", "/api/users/localhost")
@@ -150,7 +150,7 @@ class UsersRouteTests(RestTestCase):
         self.assertJSONError(response, data, 400, "bad_request")
 
     def test_change_password_204(self):
-        """PUT /api/users/{domain}/{username} with newpass answers 204 and no body."""
+        """PUT /api/users/{XMPPHost}/{username} with newpass answers 204 and no body."""
         self.call("POST", "/api/users/localhost", {"username": "alice", "password": "p"})
         response, _, content = self.call("PUT", "/api/users/localhost/alice", {"newpass": "n"})
         self.assertEqual(response.code, 204)
@@ -208,7 +208,7 @@ class GenericRouteTests(RestTestCase):
         self.assertEqual(entry["action"], "create")
         self.assertEqual(entry["desc"], entry["description"])
         self.assertEqual([a["name"] for a in entry["args"]], ["domain", "username", "password"])
-        self.assertEqual(entry["rest"], {"method": "POST", "path": "/users/{domain}",
+        self.assertEqual(entry["rest"], {"method": "POST", "path": "/users/{XMPPHost}",
                                          "status": 201})
 
     def test_new_command_appears_and_runs(self):

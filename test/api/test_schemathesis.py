@@ -76,7 +76,8 @@ class SchemathesisTests(SynchronousTestCase):
                                      headers={"Authorization": "Basic YWRtaW46c2VjcmV0"})
         self.assertEqual(status, 200)
         self.assertTrue(document["openapi"].startswith("3."))
-        for path in ("/users/{domain}", "/sessions/{domain}", "/contacts/{user}", "/messages"):
+        for path in ("/users/{XMPPHost}", "/sessions/{XMPPHost}", "/contacts/{user}",
+                     "/messages"):
             self.assertIn(path, document["paths"])
 
     def test_no_server_errors(self):

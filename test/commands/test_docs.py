@@ -30,5 +30,5 @@ class CommandDocsTests(SynchronousTestCase):
         text = render(build_registry())
         for command in build_registry().list():
             self.assertIn(f"### {command.name}\n", text)
-        self.assertIn("`POST /api/users/{domain}` -> 201", text)
+        self.assertIn("`POST /api/users/{XMPPHost}` -> 201", text)
         self.assertIn("mongooseimctl account registerUser --domain localhost", text)

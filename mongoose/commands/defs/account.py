@@ -157,7 +157,9 @@ def account_commands(
 
     user_arg = Arg("user", USER_JID, "The user's bare JID", example="alice@localhost")
     domain_arg = Arg("domain", DOMAIN, "The XMPP domain", example="localhost")
-    jid_from_path = {"user": "{username}@{domain}"}
+    # MongooseIM names the domain path variable XMPPHost (Administration-backend_swagger.yml).
+    jid_from_path = {"user": "{username}@{XMPPHost}"}
+    domain_from_path = {"domain": "{XMPPHost}"}
     return [
         Command(
             category=CATEGORY, name="registerUser", action="create",
@@ -171,7 +173,7 @@ def account_commands(
             ),
             result=USER_PAYLOAD, handler=register_user,
             rest=RestBinding(
-                method="POST", path="/users/{domain}",
+                method="POST", path="/users/{XMPPHost}", compose=domain_from_path,
                 body={"username": "username", "password": "password"},
                 status=201, result="message", location="{username}",
                 group=_USERS_GROUP,
@@ -183,7 +185,7 @@ def account_commands(
             security_policy="domain_admin", domain_arg="user",
             args=(user_arg,), result=USER_PAYLOAD, handler=remove_user,
             rest=RestBinding(
-                method="DELETE", path="/users/{domain}/{username}", compose=jid_from_path,
+                method="DELETE", path="/users/{XMPPHost}/{username}", compose=jid_from_path,
                 status=204, result=None, group=_USERS_GROUP,
             ),
         ),
@@ -200,7 +202,7 @@ def account_commands(
             ),
             result=ListOf(STRING), handler=list_users,
             rest=RestBinding(
-                method="GET", path="/users/{domain}",
+                method="GET", path="/users/{XMPPHost}", compose=domain_from_path,
                 query={"limit": "limit", "index": "index"}, group=_USERS_GROUP,
             ),
         ),
@@ -230,7 +232,7 @@ def account_commands(
             args=(user_arg, Arg("newPassword", STRING, "The new password", example="kot123")),
             result=USER_PAYLOAD, handler=change_user_password,
             rest=RestBinding(
-                method="PUT", path="/users/{domain}/{username}", compose=jid_from_path,
+                method="PUT", path="/users/{XMPPHost}/{username}", compose=jid_from_path,
                 body={"newpass": "newPassword"}, status=204, result=None, group=_USERS_GROUP,
             ),
         ),

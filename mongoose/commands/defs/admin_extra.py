@@ -83,7 +83,9 @@ def admin_extra_commands(registry: CommandRegistry, submods: Iterable[str],
         get_secret: ``(domain, username) -> Deferred`` of the stored
             :class:`~mongoose.auth.password.PasswordSecret` (for
             ``check_password_hash``), or None when unavailable.
-        hosts: the domains ``process_rosteritems`` and ``push_roster_all`` look at.
+        hosts: the static domains ``process_rosteritems`` walks and
+            ``push_roster_alltoall`` accepts; the enabled dynamic domains
+            (``domain allDomains``) are added to them.
     """
     started = time.time() if started is None else started
 
@@ -364,6 +366,15 @@ async def _roster_file(path: str) -> list[dict[str, Any]]:
         raise CommandError("bad_request", f"file: {path}: {exc}", arg="file") from None
 
 
+async def _served_domains(call: Call, hosts: Callable[[], Iterable[str]]) -> list[str]:
+    """The static ``hosts``, then every enabled dynamic domain (sorted)."""
+    static = list(hosts())
+    listed = await call("domain", "allDomains", {})
+    dynamic = sorted(d["domain"] for d in listed
+                     if d.get("type") == "DYNAMIC" and d.get("status") == "ENABLED")
+    return static + [d for d in dynamic if d not in static]
+
+
 def _roster(call: Call, hosts: Callable[[], Iterable[str]] = tuple) -> list[Command]:
     cat = "roster"
 
@@ -391,7 +402,7 @@ def _roster(call: Call, hosts: Callable[[], Iterable[str]] = tuple) -> list[Comm
         ask_filter = _filter_words(asks, ("none", "out", "in"), "asks")
         user_globs, contact_globs = _globs(users), _globs(contacts)
         matched = []
-        for host in hosts():
+        for host in await _served_domains(call, hosts):
             for owner in await call("account", "listUsers", {"domain": host}):
                 if not _matches(owner, user_globs):
                     continue
@@ -420,6 +431,8 @@ def _roster(call: Call, hosts: Callable[[], Iterable[str]] = tuple) -> list[Comm
         return await call("roster", "subscribeAllToAll", {"contacts": entries})
 
     async def push_roster_alltoall(host, group):
+        if host not in await _served_domains(call, hosts):
+            raise CommandError("not_found", f"domain {host} is not served here", arg="host")
         entries = [{"jid": jid, "name": jid.split("@", 1)[0], "groups": [group]}
                    for jid in await call("account", "listUsers", {"domain": host})]
         return await call("roster", "subscribeAllToAll", {"contacts": entries})

@@ -19,10 +19,12 @@ Changes are serialised: one add, remove, enable or disable runs at a time.
 The admin password is stored as SCRAM-SHA-256 keys (salted PBKDF2), never
 as text, and is checked in constant time.
 
-REST (MongooseIM 6.5 ``/domains/{domain}``): ``GET`` details, ``PUT`` add
-(``{"host_type": ...}``), ``PATCH`` enable/disable (``{"enabled": bool}``,
-through :func:`domain_commands`' ``setDomainEnabled``, which exists for that
-route), ``DELETE`` remove (``{"host_type": ...}``).
+REST (MongooseIM 6.5 ``/domains/{domain}``): ``GET`` details
+(``{"host_type", "status"}``), ``PUT`` add (``{"host_type": ...}``), ``PATCH``
+enable/disable (``{"enabled": bool}``, through :func:`domain_commands`'
+``setDomainEnabled``, which exists for that route), ``DELETE`` remove
+(``{"host_type": ...}``; with ``"request": true`` it runs
+``requestRemoveDomain`` and answers 202).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ __all__ = [
     "DOMAIN_WITH_TYPE",
     "DOMAIN_STATUS",
     "DOMAIN_TYPE",
+    "REST_DOMAIN_SCHEMA",
+    "rest_domain",
 ]
 
 CATEGORY = "domain"
@@ -87,6 +91,18 @@ DOMAIN_WITH_TYPE = Object(
         Field("type", DOMAIN_TYPE, "Domain source type", optional=True),
     ],
 )
+
+#: The body of MongooseIM 6.5's REST ``GET /domains/{domain}``.
+REST_DOMAIN_SCHEMA = {"type": "object", "required": ["host_type", "status"], "properties": {
+    "host_type": {"type": "string"},
+    "status": {"type": "string", "enum": ["enabled", "disabled", "deleting"]}}}
+
+
+def rest_domain(details: dict[str, Any]) -> dict[str, Any]:
+    """A ``DomainWithType`` result as the REST body ``{"host_type", "status"}``."""
+    return {"host_type": details.get("hostType"),
+            "status": str(details.get("status") or "").lower()}
+
 
 #: The hash used for domain admin passwords.
 ADMIN_HASH = "sha256"
@@ -446,7 +462,8 @@ def domain_commands(domains: DynamicDomains) -> list[Command]:
             description="Get information about the domain",
             security_policy="domain_admin", domain_arg="domain", args=(domain_arg,),
             result=DOMAIN_WITH_TYPE, handler=domain_details,
-            rest=RestBinding(method="GET", path="/domains/{domain}", group=_GROUP),
+            rest=RestBinding(method="GET", path="/domains/{domain}", group=_GROUP,
+                             shape=rest_domain, shape_schema=REST_DOMAIN_SCHEMA),
         ),
         Command(
             category=CATEGORY, name="addDomain", action="create",
@@ -464,6 +481,7 @@ def domain_commands(domains: DynamicDomains) -> list[Command]:
             handler=remove_domain,
             rest=RestBinding(method="DELETE", path="/domains/{domain}",
                              body={"host_type": "hostType"}, status=204, result=None,
+                             switch=(("request", True, "requestRemoveDomain", 202),),
                              group=_GROUP),
         ),
         Command(

@@ -463,7 +463,7 @@ def metric_commands(
                 "returns only from specified nodes", get_cluster_metrics_as_dicts,
                 ListOf(METRIC_NODE_RESULT), (name_arg, keys_arg, nodes_arg)),
         command("listMetricNames", "Host type names and metric names", names, METRIC_NAMES,
-                rest=get("/metrics")),
+                rest=get("/metrics/")),
         command("getAggregatedMetrics", "Metrics summed over all host types", all_metrics,
                 METRICS, rest=get("/metrics/all")),
         command("getAggregatedMetric", "One metric summed over all host types", all_metric,

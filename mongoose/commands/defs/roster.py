@@ -26,7 +26,8 @@ from mongoose.commands.registry import Arg, Command, RestBinding
 from mongoose.commands.types import STRING, Enum, Field, Jid, ListOf, Object
 from mongoose.xmpp.jid import JID
 
-__all__ = ["roster_commands", "CONTACT", "CONTACT_INPUT", "SUB_ACTIONS", "MUTUAL_ACTIONS"]
+__all__ = ["roster_commands", "rest_contacts", "CONTACT", "CONTACT_INPUT", "SUB_ACTIONS",
+           "MUTUAL_ACTIONS", "REST_CONTACTS_SCHEMA"]
 
 CATEGORY = "roster"
 USER_JID = Jid(require_user=True)
@@ -84,6 +85,20 @@ def contact_json(item: Any) -> dict[str, Any]:
         "subscription": item.subscription,
         "ask": ask,
     }
+
+
+#: The REST ``ContactDetails`` of MongooseIM's specs: only these three fields.
+REST_CONTACT_FIELDS = ("jid", "subscription", "ask")
+REST_CONTACTS_SCHEMA = {"type": "array", "items": {
+    "type": "object", "required": list(REST_CONTACT_FIELDS), "properties": {
+        "jid": {"type": "string"},
+        "subscription": {"type": "string", "enum": ["none", "to", "from", "both"]},
+        "ask": {"type": "string", "enum": ["none", "in", "out", "both"]}}}}
+
+
+def rest_contacts(contacts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``Contact`` results as the REST ``ContactDetails`` list (jid, subscription, ask)."""
+    return [{key: contact[key] for key in REST_CONTACT_FIELDS} for contact in contacts]
 
 
 def roster_commands(find_service: FindService, user_exists: UserExists) -> list[Command]:
@@ -226,7 +241,8 @@ def roster_commands(find_service: FindService, user_exists: UserExists) -> list[
             description="Get the user's roster/contacts",
             security_policy="user", args=(user_arg,), result=ListOf(CONTACT),
             handler=list_contacts,
-            rest=RestBinding(method="GET", path="/contacts/{user}", group=_GROUP),
+            rest=RestBinding(method="GET", path="/contacts/{user}", group=_GROUP,
+                             shape=rest_contacts, shape_schema=REST_CONTACTS_SCHEMA),
         ),
         Command(
             category=CATEGORY, name="getContact", action="read",

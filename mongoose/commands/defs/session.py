@@ -233,8 +233,8 @@ def session_commands(
             description="Get the list of established sessions for a specified domain or globally",
             security_policy="domain_admin", domain_arg="domain",
             args=(domain_opt,), result=ListOf(SESSION), handler=list_sessions,
-            rest=RestBinding(method="GET", path="/sessions/{domain}", result="user",
-                             group="sessions"),
+            rest=RestBinding(method="GET", path="/sessions/{XMPPHost}", result="user",
+                             compose={"domain": "{XMPPHost}"}, group="sessions"),
         ),
         Command(
             category=CATEGORY, name="countSessions", action="read",
@@ -283,8 +283,8 @@ def session_commands(
             security_policy="domain_admin", domain_arg="user",
             args=(full_user, reason), result=KICK_RESULT, handler=kick_user_session,
             rest=RestBinding(
-                method="DELETE", path="/sessions/{domain}/{username}/{resource}",
-                compose={"user": "{username}@{domain}/{resource}"}, status=204, result=None,
+                method="DELETE", path="/sessions/{XMPPHost}/{username}/{resource}",
+                compose={"user": "{username}@{XMPPHost}/{resource}"}, status=204, result=None,
                 group="sessions",
             ),
         ),
