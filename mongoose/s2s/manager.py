@@ -231,7 +231,7 @@ class S2SManager:
         self.incoming: set = set()
         self.outgoing: dict[tuple[str, str], OutgoingConnection] = {}
         self._verifying: set = set()
-        self._settings: dict[str, S2SSettings] = {}
+        self._settings: dict[str | None, S2SSettings] = {}
         #: (local, remote) -> (monotonic time of the next attempt, last delay).
         self._retry: dict[tuple[str, str], tuple[float, float]] = {}
         self._secret = secrets.token_hex(32)
@@ -241,15 +241,21 @@ class S2SManager:
     # -- settings ------------------------------------------------------------------
 
     def settings_for(self, local: str) -> S2SSettings:
-        """The federation settings of a local domain (``host_config.s2s`` or ``[s2s]``)."""
-        settings = self._settings.get(local)
+        """The federation settings of a local domain (``host_config.s2s`` or ``[s2s]``).
+
+        Cached per host type, so a dynamic domain removed and added again
+        with another host type gets that type's settings at once.
+        """
+        host_type_of = getattr(self.config, "host_type_of", None)
+        key = host_type_of(local) if host_type_of is not None else local
+        settings = self._settings.get(key)
         if settings is None:
             try:
                 options = self.config.s2s_for(local)
             except KeyError:
                 options = self.config.options.get("s2s", {})
             settings = settings_from_options(options, self._secret)
-            self._settings[local] = settings
+            self._settings[key] = settings
         return settings
 
     def stream_timeout(self, local: str | None) -> float | None:

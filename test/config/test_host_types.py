@@ -131,3 +131,20 @@ class ShaperTests(SynchronousTestCase):
         self.assertEqual(resolver.rate("one.example"), 1000)
         self.assertEqual(resolver.rate("a.com"), 1000)
         self.assertEqual(resolver.rate("other.org"), 1000)
+
+
+class S2SManagerSettingsTests(SynchronousTestCase):
+    """The s2s manager caches settings per host type, not per domain."""
+
+    def test_domain_readded_with_another_type(self):
+        """A dynamic domain that changes host type gets the new type's s2s settings at once."""
+        from twisted.internet.task import Clock
+
+        from mongoose.s2s.manager import S2SManager
+
+        table = dict(DYNAMIC)
+        config = parse(TEXT).with_dynamic_domains(table.get)
+        manager = S2SManager(config, router=None, clock=Clock(), serves_domain=lambda d: True)
+        self.assertEqual(manager.settings_for("one.example").default_policy, "deny")
+        table["one.example"] = "type2"  # removed, then added again as type2
+        self.assertEqual(manager.settings_for("one.example").default_policy, "allow")
