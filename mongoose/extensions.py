@@ -54,6 +54,7 @@ BUILTIN: dict[str, dict[str, str]] = {
     "services": {
         "service_admin_extra": "mongoose.services.service_admin_extra:AdminExtraService",
         "service_cache": "mongoose.services.service_cache:CacheService",
+        "service_traffic": "mongoose.services.service_traffic:TrafficService",
     },
     "http_handlers": {
         "mongoose_admin_api": "mongoose.api.rest:AdminAPIHandler",

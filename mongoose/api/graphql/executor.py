@@ -13,7 +13,7 @@ results.  Errors follow the GraphQL spec (``errors`` array) with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "GraphQLAPI",
     "GraphQLResponse",
     "MessageSubscription",
+    "TrafficSubscription",
 ]
 
 log = Logger()
@@ -95,6 +96,29 @@ class MessageSubscription:
         return _body(result)
 
 
+@dataclass
+class TrafficSubscription:
+    """A validated ``stanza.subscribeForTraffic`` request, ready to stream.
+
+    Attributes:
+        tap: the running ``service_traffic`` (an ``ITrafficTap``).
+        limit: the most events to send, or None for no bound.
+    """
+
+    tap: Any
+    limit: int | None
+    _executor: Executor
+
+    def render(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The GraphQL response for one trace (``pid``, ``jid``, ``dir`` ... of a stanza)."""
+        event = {"stanza": {"subscribeForTraffic": dict(payload)}}
+        result = execute_subscription_event(self._executor.build_per_event_executor(event))
+        return _body(result)
+
+
+#: The service ``subscribeForTraffic`` needs (MongooseIM's ``@use(services: [...])``).
+TRAFFIC_SERVICE = "service_traffic"
+
 _SUBSCRIBER = Jid(require_user=True)
 
 
@@ -108,6 +132,7 @@ class _Request:
     calls: list[tuple[tuple[Any, ...], str, str, dict[str, Any]]] = field(default_factory=list)
     outcomes: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     target: Any = None
+    traffic: Any = None
 
     def open_category(self, category: str) -> dict[str, Any]:
         """Resolve a category field: check it is enabled and the caller is known."""
@@ -144,6 +169,23 @@ class _Request:
         self.target = target
         return None
 
+    def subscribe_traffic(self, args: dict[str, Any]) -> None:
+        """Resolve ``subscribeForTraffic`` while setting up: check and record the request."""
+        caller = self.caller
+        assert caller is not None  # open_category ran first
+        if caller.kind != ADMIN:
+            raise CommandError("forbidden", "subscribeForTraffic is for the global admin only")
+        tap = self.api.traffic_tap()
+        if tap is None:
+            raise CommandError("unavailable", f"{TRAFFIC_SERVICE} is not enabled "
+                               f"(add [services.{TRAFFIC_SERVICE}] to the configuration)")
+        limit = args.get("limit")
+        if limit is not None and limit < 1:
+            raise CommandError("bad_request", f"limit: {limit} is not a positive integer",
+                               arg="limit")
+        self.traffic = (tap, limit)
+        return None
+
     def check_auth(self) -> dict[str, Any]:
         """Resolve ``checkAuth``."""
         if not self.api.category_allowed("checkAuth"):
@@ -162,15 +204,19 @@ class GraphQLAPI:
         endpoint: ``admin``, ``domain_admin`` or ``user``.
         allowed_categories: categories served (``checkAuth`` counts as
             one); None serves all.
+        traffic: returns the running ``service_traffic`` (an
+            ``ITrafficTap``) or None; asked at each ``subscribeForTraffic``.
     """
 
     def __init__(self, registry: CommandRegistry, endpoint: str = "admin",
-                 allowed_categories: Iterable[str] | None = None):
+                 allowed_categories: Iterable[str] | None = None,
+                 traffic: Callable[[], Any] | None = None):
         if endpoint not in ENDPOINTS:
             raise ValueError(f"schema_endpoint must be one of {sorted(ENDPOINTS)}")
         self.registry = registry
         self.endpoint = endpoint
         self.allowed = None if allowed_categories is None else frozenset(allowed_categories)
+        self._traffic = traffic
         self._schema: GraphQLSchema | None = None
         registry.add_observer(self._registry_changed)
 
@@ -183,6 +229,10 @@ class GraphQLAPI:
         if self._schema is None:
             self._schema = build_schema(self.registry, ENDPOINTS[self.endpoint])
         return self._schema
+
+    def traffic_tap(self) -> Any:
+        """The running ``service_traffic``, or None."""
+        return None if self._traffic is None else self._traffic()
 
     def category_allowed(self, category: str) -> bool:
         """Whether ``allowed_categories`` lets ``category`` through."""
@@ -210,7 +260,7 @@ class GraphQLAPI:
         variables: Any = None,
         operation_name: Any = None,
         allow_mutations: bool = True,
-    ) -> GraphQLResponse | MessageSubscription:
+    ) -> GraphQLResponse | MessageSubscription | TrafficSubscription:
         """Run one GraphQL request.
 
         Args:
@@ -223,7 +273,8 @@ class GraphQLAPI:
 
         Returns:
             The status and JSON body to send, or for a subscription the
-            :class:`MessageSubscription` to stream.
+            :class:`MessageSubscription` or :class:`TrafficSubscription` to
+            stream.
         """
         if not isinstance(query, str) or not query.strip():
             return _failure(400, "bad_request", "the request needs a 'query' string")
@@ -260,14 +311,23 @@ class GraphQLAPI:
 
     @staticmethod
     def _subscribe(schema: GraphQLSchema, document: DocumentNode, request: _Request,
-                   variables: Any, operation_name: Any) -> GraphQLResponse | MessageSubscription:
+                   variables: Any, operation_name: Any
+                   ) -> GraphQLResponse | MessageSubscription | TrafficSubscription:
         executor = Executor.build(schema, document, context_value=request,
                                   raw_variable_values=dict(variables) if variables else None,
                                   operation_name=operation_name)
         if isinstance(executor, list):
             return GraphQLResponse(400, {"errors": [_format(e) for e in executor]})
         result = execute_subscription_event(executor.build_per_event_executor(None))
-        if result.errors or request.target is None:
+        if result.errors:
+            return GraphQLResponse(200, _body(result))
+        if request.target is not None and request.traffic is not None:
+            return _failure(400, "bad_request", "a subscription selects one field: "
+                            "subscribeForMessages or subscribeForTraffic")
+        if request.traffic is not None:
+            tap, limit = request.traffic
+            return TrafficSubscription(tap, limit, executor)
+        if request.target is None:
             return GraphQLResponse(200, _body(result))
         return MessageSubscription(request.target, executor)
 

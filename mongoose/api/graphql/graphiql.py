@@ -13,7 +13,7 @@ request with valid HTTP Basic credentials (otherwise: 401 with a
 for them once; the page then posts queries to the endpoint with the
 browser's credentials (``credentials: "same-origin"``), which the browser
 sends again for the same protection space.
-Subscriptions (``stanza.subscribeForMessages``) are read as a Server-Sent
+Subscriptions (``stanza.subscribeForMessages``, ``subscribeForTraffic``) are read as a Server-Sent
 Events stream and shown event by event.
 """
 

@@ -10,8 +10,9 @@
 * ``GET`` with a ``query`` parameter runs a query (no mutations);
 * ``GET`` without one, from a browser, serves GraphiQL, whose files are
   served under ``<endpoint>/graphiql/`` (:mod:`mongoose.api.graphql.graphiql`);
-* a ``subscription`` operation (``stanza.subscribeForMessages``) answers
-  a Server-Sent Events stream (:mod:`mongoose.api.graphql.subscriptions`).
+* a ``subscription`` operation (``stanza.subscribeForMessages``,
+  ``stanza.subscribeForTraffic``) answers a Server-Sent Events stream
+  (:mod:`mongoose.api.graphql.subscriptions`).
 
 Responses are ``application/json``; wrong credentials answer 401 with a
 GraphQL ``errors`` array whose ``extensions.code`` is ``unauthorized``.
@@ -32,10 +33,16 @@ from zope.interface import provider
 
 from mongoose.api.graphql import graphiql
 from mongoose.api.graphql.auth import Authenticator
-from mongoose.api.graphql.executor import GraphQLAPI, GraphQLResponse, MessageSubscription
-from mongoose.api.graphql.subscriptions import SSEStream
+from mongoose.api.graphql.executor import (
+    GraphQLAPI,
+    GraphQLResponse,
+    MessageSubscription,
+    TrafficSubscription,
+)
+from mongoose.api.graphql.subscriptions import SSEStream, TrafficStream
 from mongoose.commands.errors import CommandError
 from mongoose.interfaces import IHTTPHandlerFactory
+from mongoose.services.service_traffic import find_tap
 
 __all__ = ["GraphQLResource", "GraphQLHandler", "MAX_BODY_BYTES"]
 
@@ -210,6 +217,11 @@ class GraphQLResource(Resource):
                         SSEStream(request, response, self.sessions, self.clock,
                                   self.sse_idle_timeout).start()
                         return
+                elif isinstance(response, TrafficSubscription):
+                    if not finished["gone"]:
+                        TrafficStream(request, response, self.clock,
+                                      self.sse_idle_timeout).start()
+                    return
             except Exception:
                 log.failure("GraphQL request failed")
                 response = _error(500, "internal_server_error",
@@ -224,7 +236,8 @@ class GraphQLResource(Resource):
         return NOT_DONE_YET
 
     async def _serve(self, request, query: Any, variables: Any, operation: Any,
-                     mutations: bool) -> GraphQLResponse | MessageSubscription:
+                     mutations: bool
+                     ) -> GraphQLResponse | MessageSubscription | TrafficSubscription:
         try:
             caller = await self.authenticator.caller(request.getHeader(b"authorization"))
         except CommandError as error:
@@ -277,7 +290,13 @@ class GraphQLHandler(GraphQLResource):
 
     def __init__(self, options: Mapping[str, Any], node: Any):
         endpoint = options.get("schema_endpoint", "admin")
-        api = GraphQLAPI(node.commands, endpoint, options.get("allowed_categories"))
+
+        def traffic() -> Any:
+            runner = getattr(node, "modules", None)
+            return find_tap(None if runner is None else runner.service)
+
+        api = GraphQLAPI(node.commands, endpoint, options.get("allowed_categories"),
+                         traffic=traffic)
         authenticator = Authenticator(
             endpoint,
             username=options.get("username") if endpoint == "admin" else None,

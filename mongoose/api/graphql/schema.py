@@ -7,7 +7,8 @@ category (``account``, ``roster`` ...) whose type holds the category's
 ``create``/``update``/``delete`` commands.  Each command is a field with
 its arguments typed from the registry's closed type set; object results
 become object types named by :class:`mongoose.commands.types.Object`.
-The root ``subscription`` type holds ``stanza.subscribeForMessages``.
+The root ``subscription`` type holds ``stanza.subscribeForMessages`` and,
+on the admin schema, ``stanza.subscribeForTraffic``.
 
 The user schema holds the ``user``-policy commands without their identity
 argument (``user`` or ``caller``): the authenticated user is implied.
@@ -64,7 +65,8 @@ ADMIN_SCHEMA = "admin"
 USER_SCHEMA = "user"
 
 #: MongooseIM's names for enums we know by their values (``global/roster.gql``,
-#: ``admin/session.gql``); other enums get a name from where they are used.
+#: ``admin/session.gql``, ``global/domain.gql``, ``global/vcard.gql`` ...); other
+#: enums get a name from where they are used.
 KNOWN_ENUMS: dict[frozenset[str], str] = {
     frozenset({"invite", "accept", "decline", "cancel"}): "SubAction",
     frozenset({"connect", "disconnect"}): "MutualSubAction",
@@ -76,11 +78,25 @@ KNOWN_ENUMS: dict[frozenset[str], str] = {
                "debug", "all"}): "LogLevel",
     frozenset({"RUNNING", "NOT_RUNNING"}): "StatusCode",
     frozenset({"histogram", "counter", "spiral", "gauge"}): "MetricType",
+    frozenset({"ENABLED", "DISABLED", "DELETING", "DELETED"}): "DomainStatus",
+    frozenset({"STATIC", "DYNAMIC"}): "DomainType",
+    frozenset({"PUBLIC", "PRIVATE", "CONFIDENTIAL"}): "PrivacyClassificationTags",
 }
 
 #: Enums whose GraphQL value names keep the values' case (MongooseIM's
 #: ``admin/metric.gql`` spells ``MetricType`` in lower case).
 KEEP_CASE_ENUMS = frozenset({"MetricType"})
+
+#: The categories of MongooseIM's root types (``admin/admin_schema.gql``,
+#: ``user/user_schema.gql``) and the first part of their type names, where
+#: it is not the category's name in camel case (``stat`` -> ``StatsAdminQuery``).
+MONGOOSEIM_CATEGORIES: dict[str, str | None] = {
+    "account": None, "blocklist": None, "broadcast": None, "cets": "CETS", "domain": None,
+    "externalServices": None, "gdpr": None, "httpUpload": None, "inbox": None, "last": None,
+    "metric": None, "mnesia": None, "muc": "MUC", "muc_light": "MUCLight", "offline": None,
+    "private": None, "roster": None, "server": None, "session": None, "stanza": None,
+    "stat": "Stats", "token": None, "vcard": None,
+}
 
 _NOT_NAME = re.compile(r"[^_0-9A-Za-z]")
 
@@ -90,8 +106,9 @@ def _camel(text: str) -> str:
 
 
 def type_name_of_category(category: str, schema: str, operation: str) -> str:
-    """GraphQL type name of a category, e.g. ``AccountAdminMutation``."""
-    return f"{_camel(category)}{_camel(schema)}{_camel(operation)}"
+    """GraphQL type name of a category as MongooseIM spells it, e.g. ``StatsAdminQuery``."""
+    prefix = MONGOOSEIM_CATEGORIES.get(category) or _camel(category)
+    return f"{prefix}{_camel(schema)}{_camel(operation)}"
 
 
 def _enum_value_name(value: str) -> str:
@@ -108,8 +125,10 @@ class _TypeFactory:
         self._inputs: dict[str, tuple[Object, GraphQLInputObjectType]] = {}
         self._unions: dict[str, tuple[OneOf, GraphQLUnionType]] = {}
         self._names: set[str] = set(SCALARS) | {
-            "AuthStatus", "AuthType", "AdminAuthInfo", "UserAuthInfo", "StanzaMap",
-            "StanzaAdminSubscription", "StanzaUserSubscription"}
+            "AuthStatus", "AuthType", "AdminAuthInfo", "UserAuthInfo", "StanzaMap", "TraceMap",
+            "AdminSubscription", "UserSubscription", "StanzaAdminSubscription",
+            "StanzaUserSubscription", "AdminQuery", "AdminMutation", "UserQuery",
+            "UserMutation"}
 
     def fresh_name(self, name: str) -> str:
         """A type name not used yet in this schema, based on ``name``."""
@@ -311,7 +330,8 @@ def _auth_types(schema: str) -> GraphQLObjectType:
     if schema == USER_SCHEMA:
         return GraphQLObjectType(
             "UserAuthInfo",
-            {"username": GraphQLField(SCALARS["JID"], description="Authorized as this user"),
+            {"username": GraphQLField(SCALARS["UserName"],
+                                      description="Authorized as this user (the bare JID)"),
              "authStatus": GraphQLField(status, description="Authorization status")},
             description="Information about user request authorization",
         )
@@ -343,10 +363,29 @@ def _resolve_subscribe_messages(root: Any, info: Any, **args: Any) -> Any:
     return info.context.subscribe_messages(args)
 
 
-def _subscription_root(schema: str) -> GraphQLObjectType:
-    """MongooseIM's ``stanza.subscribeForMessages`` (``admin/stanza.gql``, ``user/stanza.gql``).
+def _resolve_subscribe_traffic(root: Any, info: Any, **args: Any) -> Any:
+    if root:
+        return root.get("subscribeForTraffic")
+    return info.context.subscribe_traffic(args)
 
-    Not a registry command: its events come from the router, see
+
+def _trace_map() -> GraphQLObjectType:
+    """MongooseIM's ``TraceMap`` (``global/stanza.gql``): one stanza of ``service_traffic``."""
+    return GraphQLObjectType("TraceMap", {
+        "pid": GraphQLField(GraphQLString, description="Session pid"),
+        "jid": GraphQLField(SCALARS["JID"], description="Session owner"),
+        "timestamp": GraphQLField(SCALARS["DateTime"], description="Stanza's timestamp"),
+        "dir": GraphQLField(GraphQLString, description="Direction"),
+        "stanza": GraphQLField(GraphQLString, description="Stanza's data"),
+    }, description="Trace map data")
+
+
+def _subscription_root(schema: str) -> GraphQLObjectType:
+    """MongooseIM's ``stanza`` subscriptions (``admin/stanza.gql``, ``user/stanza.gql``).
+
+    ``subscribeForMessages`` on both schemas, ``subscribeForTraffic`` (needs
+    ``service_traffic``) on the admin schema.  Not registry commands: their
+    events come from the router and from ``service_traffic``, see
     :mod:`mongoose.api.graphql.subscriptions`.
     """
     stanza_map = GraphQLObjectType("StanzaMap", {
@@ -359,11 +398,19 @@ def _subscription_root(schema: str) -> GraphQLObjectType:
         "caller": GraphQLArgument(GraphQLNonNull(SCALARS["JID"]),
                                   description="The user whose messages to receive")}
     prefix = "Admin" if schema == ADMIN_SCHEMA else "User"
-    category = GraphQLObjectType(f"Stanza{prefix}Subscription", {
+    fields = {
         "subscribeForMessages": GraphQLField(
             stanza_map, args=args, resolve=_resolve_subscribe_messages,
             description="Subscribe to a user's incoming messages (over Server-Sent Events)"),
-    })
+    }
+    if schema == ADMIN_SCHEMA:
+        fields["subscribeForTraffic"] = GraphQLField(
+            _trace_map(), resolve=_resolve_subscribe_traffic,
+            args={"limit": GraphQLArgument(GraphQLInt, description="The most stanzas to send "
+                                                                    "before the stream ends")},
+            description="Subscribe for XMPP traffic (the stanzas of every client session; "
+                        "global admin only; needs service_traffic)")
+    category = GraphQLObjectType(f"Stanza{prefix}Subscription", fields)
     return GraphQLObjectType(f"{prefix}Subscription", {
         "stanza": GraphQLField(category, resolve=_resolve_subscription_category,
                                description="Stanza subscriptions"),
@@ -410,9 +457,16 @@ def build_schema(registry: CommandRegistry, schema: str = ADMIN_SCHEMA) -> Graph
     for command in commands:
         operation = "query" if command.action == "read" else "mutation"
         grouped.setdefault((operation, command.category), []).append(command)
+    # MongooseIM's categories claim their type names first, so that another
+    # category (e.g. the legacy ``stats``) cannot take ``StatsAdminQuery``.
+    type_names: dict[tuple[str, str], str] = {}
+    for operation, category in sorted(grouped, key=lambda key: (
+            key[1] not in MONGOOSEIM_CATEGORIES, key)):
+        type_names[(operation, category)] = types.fresh_name(
+            type_name_of_category(category, schema, operation))
     for (operation, category), members in sorted(grouped.items()):
         fields = {c.name: _command_field(c, schema, types) for c in members}
-        type_name = types.fresh_name(type_name_of_category(category, schema, operation))
+        type_name = type_names[(operation, category)]
         roots[operation][category] = GraphQLField(
             GraphQLObjectType(type_name, fields, description=f"{category} commands"),
             resolve=_resolve_category(category),

@@ -5,7 +5,12 @@ from __future__ import annotations
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from mongoose.api.graphql.executor import MAX_COMMANDS, GraphQLAPI, MessageSubscription
+from mongoose.api.graphql.executor import (
+    MAX_COMMANDS,
+    GraphQLAPI,
+    MessageSubscription,
+    TrafficSubscription,
+)
 from mongoose.commands.caller import Caller
 from mongoose.commands.defs.account import account_commands
 from mongoose.commands.registry import Arg, Command, CommandRegistry
@@ -204,3 +209,68 @@ class ExecutorTestCase(SynchronousTestCase):
             Caller.user("bob@localhost"), 'subscription { stanza { subscribeForMessages('
             'caller: "carol@other.test") { sender } } }', endpoint="user")
         self.assertEqual(status, 400)
+
+
+#: Stands for a running service_traffic (the executor only passes it on).
+_SOME_TAP = object()
+
+
+class TrafficSetupTests(SynchronousTestCase):
+    """subscribeForTraffic: who may subscribe, the service check and the limit."""
+
+    QUERY = "subscription { stanza { subscribeForTraffic%s { jid dir stanza } } }"
+
+    def setUp(self):
+        self.registry = CommandRegistry()
+
+    def execute(self, caller, query, tap=_SOME_TAP, endpoint="admin"):
+        """Run ``query`` on an API whose traffic service is ``tap``."""
+        api = GraphQLAPI(self.registry, endpoint, traffic=lambda: tap)
+        return self.successResultOf(defer.ensureDeferred(api.execute(caller, query)))
+
+    def test_admin_gets_a_subscription(self):
+        """The global admin gets a TrafficSubscription carrying the tap and the limit."""
+        tap = object()
+        ok = self.execute(Caller.admin(), self.QUERY % "(limit: 5)", tap)
+        self.assertIsInstance(ok, TrafficSubscription)
+        self.assertIs(ok.tap, tap)
+        self.assertEqual(ok.limit, 5)
+        event = ok.render({"pid": "c2s-1", "jid": "bob@localhost/pc", "dir": "in",
+                           "stanza": "<message/>", "timestamp": "2024-01-01T00:00:00Z"})
+        self.assertEqual(event, {"data": {"stanza": {"subscribeForTraffic": {
+            "jid": "bob@localhost/pc", "dir": "in", "stanza": "<message/>"}}}})
+        self.assertIsNone(self.execute(Caller.admin(), self.QUERY % "").limit)
+
+    def test_service_missing(self):
+        """Without service_traffic the field answers service_unavailable, naming it."""
+        response = self.execute(Caller.admin(), self.QUERY % "", tap=None)
+        [error] = response.body["errors"]
+        self.assertEqual(error["extensions"]["code"], "service_unavailable")
+        self.assertIn("service_traffic", error["message"])
+        api = GraphQLAPI(self.registry, "admin")  # no lookup given at all
+        response = self.successResultOf(defer.ensureDeferred(
+            api.execute(Caller.admin(), self.QUERY % "")))
+        self.assertEqual(response.body["errors"][0]["extensions"]["code"], "service_unavailable")
+
+    def test_only_the_global_admin(self):
+        """A domain admin is refused; the user schema has no such field."""
+        response = self.execute(Caller.domain_admin("localhost"), self.QUERY % "",
+                                endpoint="domain_admin")
+        self.assertEqual(response.body["errors"][0]["extensions"]["code"], "no_permissions")
+        response = self.execute(Caller.user("bob@localhost"), self.QUERY % "", endpoint="user")
+        self.assertEqual(response.status, 400)
+        self.assertIn("subscribeForTraffic", response.body["errors"][0]["message"])
+
+    def test_bad_limit(self):
+        """A limit below 1 is bad_request."""
+        response = self.execute(Caller.admin(), self.QUERY % "(limit: 0)")
+        self.assertEqual(response.body["errors"][0]["extensions"]["code"], "bad_request")
+        self.assertIn("limit", response.body["errors"][0]["message"])
+
+    def test_one_subscription_field_at_a_time(self):
+        """Selecting subscribeForMessages and subscribeForTraffic together is refused."""
+        response = self.execute(Caller.admin(), 'subscription { stanza { subscribeForTraffic '
+                                '{ dir } subscribeForMessages(caller: "bob@localhost") '
+                                '{ sender } } }')
+        self.assertEqual(response.status, 400)
+        self.assertEqual(response.body["errors"][0]["extensions"]["code"], "bad_request")

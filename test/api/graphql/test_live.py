@@ -2,13 +2,16 @@
 
 Each implemented category gets the queries a MongooseIM operator would send
 (field and argument names from MongooseIM's ``admin/*.gql`` and
-``user/*.gql``).
+``user/*.gql``): account, domain, roster, session, stanza, vcard, private,
+last, stat, server, offline, gdpr, checkAuth, metric and blocklist.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import zipfile
 
 import treq
 from twisted.internet import defer, reactor
@@ -17,7 +20,19 @@ from twisted.web.client import HTTPConnectionPool
 from twisted.web.server import Site
 
 from mongoose.api.graphql.handler import GraphQLHandler
-from test.support.sessions import connect, settle, start_im_node, xml
+from mongoose.config.loader import parse_config
+from mongoose.extensions import ExtensionRegistry
+from mongoose.node import Node
+from test.support.sessions import IM_MODULES, connect, settle, start_im_node, xml
+
+DOMAIN_CONFIG = """
+[general]
+  hosts = ["localhost"]
+  host_types = ["tenants"]
+  default_server_domain = "localhost"
+  data_dir = "{data}"
+[auth.internal]
+"""
 
 
 def basic(user: str, password: str) -> dict[str, list[str]]:
@@ -29,8 +44,15 @@ def basic(user: str, password: str) -> dict[str, list[str]]:
 class LiveTestCase(TestCase):
     """A node with presence/roster/offline and GraphQL admin and user endpoints on sockets."""
 
+    #: The [modules.*] tables of the node.
+    modules = IM_MODULES
+
+    async def start_node(self):
+        """Start the node under test."""
+        return await start_im_node(self, self.modules)
+
     async def _setup(self):
-        self.node = await start_im_node(self)
+        self.node = await self.start_node()
         self.pool = HTTPConnectionPool(reactor, persistent=False)
         self.urls = {}
         for endpoint, options in [
@@ -382,3 +404,190 @@ class SubscriptionTests(LiveTestCase):
     def test_subscription_errors(self):
         """Wrong credentials and a bad caller JID answer errors instead of a stream."""
         return defer.ensureDeferred(self._denied())
+
+
+class MoreCategoryQueryTests(LiveTestCase):
+    """checkAuth, vcard, private, last, server, gdpr and blocklist, MongooseIM-style."""
+
+    modules = IM_MODULES + """
+[modules.mod_vcard]
+[modules.mod_private]
+[modules.mod_last]
+[modules.mod_blocklist]
+"""
+
+    async def _check_auth(self):
+        data = await self.gql("query { checkAuth { authStatus authType domain } }")
+        self.assertEqual(data["checkAuth"],
+                         {"authStatus": "AUTHORIZED", "authType": "ADMIN", "domain": None})
+        await self.node.auth.register("alice", "localhost", "pw")
+        data = await self.gql("query { checkAuth { username authStatus } }", endpoint="user",
+                              auth=("alice@localhost", "pw"))
+        self.assertEqual(data["checkAuth"],
+                         {"username": "alice@localhost", "authStatus": "AUTHORIZED"})
+
+    def test_check_auth(self):
+        """checkAuth on the admin and the user endpoint."""
+        return defer.ensureDeferred(self._check_auth())
+
+    async def _vcard(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        data = await self.gql(
+            "mutation($vcard: VcardInput!) { vcard { "
+            'setVcard(user: "alice@localhost", vcard: $vcard) { formattedName nickname } } }',
+            {"vcard": {"formattedName": "Alice Liddell",
+                       "nameComponents": {"family": "Liddell", "givenName": "Alice"},
+                       "nickname": ["ali"]}})
+        self.assertEqual(data["vcard"]["setVcard"],
+                         {"formattedName": "Alice Liddell", "nickname": ["ali"]})
+        data = await self.gql('query { vcard { getVcard(user: "alice@localhost") '
+                              "{ formattedName nameComponents { family givenName } } } }")
+        self.assertEqual(data["vcard"]["getVcard"], {
+            "formattedName": "Alice Liddell",
+            "nameComponents": {"family": "Liddell", "givenName": "Alice"}})
+        data = await self.gql("query { vcard { getVcard { nickname } } }", endpoint="user",
+                              auth=("alice@localhost", "pw"))
+        self.assertEqual(data["vcard"]["getVcard"], {"nickname": ["ali"]})
+
+    def test_vcard(self):
+        """setVcard with a VcardInput variable, getVcard as admin and as the user."""
+        return defer.ensureDeferred(self._vcard())
+
+    async def _private(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        await self.gql(
+            'mutation { private { setPrivate(user: "alice@localhost", elementString: '
+            '"<my_element xmlns=\'alice:private:ns\'>secret</my_element>") } }')
+        data = await self.gql(
+            'query { private { getPrivate(user: "alice@localhost", element: "my_element", '
+            'nameSpace: "alice:private:ns") } }')
+        self.assertIn("secret", data["private"]["getPrivate"])
+        self.assertIn("alice:private:ns", data["private"]["getPrivate"])
+
+    def test_private(self):
+        """setPrivate stores an element that getPrivate answers."""
+        return defer.ensureDeferred(self._private())
+
+    async def _last(self):
+        for name in ("alice", "bob"):
+            await self.node.auth.register(name, "localhost", "pw")
+        data = await self.gql(
+            'mutation { last { setLast(user: "alice@localhost", '
+            'timestamp: "2023-11-14T22:13:20Z", status: "gone fishing") '
+            "{ user timestamp status } } }")
+        self.assertEqual(data["last"]["setLast"], {
+            "user": "alice@localhost", "timestamp": "2023-11-14T22:13:20Z",
+            "status": "gone fishing"})
+        data = await self.gql(
+            'query { last { getLast(user: "alice@localhost") { timestamp status } '
+            'countActiveUsers(domain: "localhost", timestamp: "2023-01-01T00:00:00Z") '
+            'listOldUsers(domain: "localhost", timestamp: "2024-01-01T00:00:00Z") '
+            "{ jid timestamp } } }")
+        last = data["last"]
+        self.assertEqual(last["getLast"], {"timestamp": "2023-11-14T22:13:20Z",
+                                           "status": "gone fishing"})
+        self.assertEqual(last["countActiveUsers"], 1)
+        self.assertEqual(sorted(u["jid"] for u in last["listOldUsers"]),
+                         ["alice@localhost", "bob@localhost"])
+
+    def test_last(self):
+        """setLast, getLast, countActiveUsers and listOldUsers."""
+        return defer.ensureDeferred(self._last())
+
+    async def _server(self):
+        data = await self.gql(
+            "query { server { status { statusCode message version } getLoglevel "
+            "hostTypes { name modules { name } authMethods } "
+            "globalInfo { services { name } internalDatabases } } }")
+        server = data["server"]
+        self.assertEqual(server["status"]["statusCode"], "RUNNING")
+        self.assertTrue(server["status"]["version"])
+        self.assertIn(server["getLoglevel"], {"NONE", "EMERGENCY", "ALERT", "CRITICAL", "ERROR",
+                                              "WARNING", "NOTICE", "INFO", "DEBUG", "ALL"})
+        localhost = {h["name"]: h for h in server["hostTypes"]}["localhost"]
+        self.assertIn("mod_vcard", {m["name"] for m in localhost["modules"]})
+        self.assertIn("internal", localhost["authMethods"])
+        self.assertIsInstance(server["globalInfo"]["services"], list)
+
+    def test_server(self):
+        """status, getLoglevel, hostTypes and globalInfo."""
+        return defer.ensureDeferred(self._server())
+
+    async def _gdpr(self):
+        await self.node.auth.register("alice", "localhost", "pw")
+        path = os.path.abspath(self.mktemp()) + ".zip"
+        data = await self.gql(
+            "query($path: String!) { gdpr { retrievePersonalData(username: \"alice\", "
+            'domain: "localhost", resultFilepath: $path) } }', {"path": path})
+        self.assertEqual(data["gdpr"]["retrievePersonalData"], "Data retrieved")
+        with zipfile.ZipFile(path) as archive:
+            accounts = archive.read("accounts.csv").decode()
+        self.assertIn("alice@localhost", accounts)
+
+    def test_gdpr(self):
+        """retrievePersonalData writes the user's zip archive."""
+        return defer.ensureDeferred(self._gdpr())
+
+    async def _blocklist(self):
+        alice = await connect(self.node, "alice")
+        data = await self.gql(
+            'mutation { blocklist { addUser(user: "alice@localhost", reason: "spam") } }')
+        self.assertIs(data["blocklist"]["addUser"], True)
+        data = await self.gql(
+            'query { blocklist { userCount(domain: "localhost") '
+            'listBlockedUsers(domain: "localhost", limit: 10, index: 0) { jid reason } } }')
+        self.assertEqual(data["blocklist"], {
+            "userCount": 1, "listBlockedUsers": [{"jid": "alice@localhost", "reason": "spam"}]})
+        await settle(self.node)
+        self.assertEqual(alice.session.closed[0], "not-authorized")
+        data = await self.gql('mutation { blocklist { removeUser(user: "alice@localhost") } }')
+        self.assertIs(data["blocklist"]["removeUser"], True)
+        data = await self.gql('query { blocklist { userCount(domain: "localhost") } }')
+        self.assertEqual(data["blocklist"]["userCount"], 0)
+
+    def test_blocklist(self):
+        """addUser bars a user (her session is closed), userCount, list, removeUser."""
+        return defer.ensureDeferred(self._blocklist())
+
+
+class DomainQueryTests(LiveTestCase):
+    """``domain`` on a node with a host type for dynamic domains."""
+
+    async def start_node(self):
+        """A node with ``host_types = ["tenants"]``."""
+        data = os.path.abspath(self.mktemp())
+        config = parse_config(DOMAIN_CONFIG.format(data=data))
+        node = Node(config, reactor=reactor, extensions=ExtensionRegistry())
+        node.startService()
+        await node.ready
+        self.addCleanup(node.stopService)
+        return node
+
+    async def _domain(self):
+        data = await self.gql(
+            'mutation { domain { addDomain(domain: "tenant.test", hostType: "tenants") '
+            "{ domain hostType status } } }")
+        self.assertEqual(data["domain"]["addDomain"],
+                         {"domain": "tenant.test", "hostType": "tenants", "status": "ENABLED"})
+        data = await self.gql(
+            'query { domain { domainDetails(domain: "tenant.test") '
+            "{ domain hostType status } "
+            'domainsByHostType(hostType: "tenants") allDomains { domain type } } }')
+        self.assertEqual(data["domain"]["domainDetails"],
+                         {"domain": "tenant.test", "hostType": "tenants", "status": "ENABLED"})
+        self.assertIn("tenant.test", data["domain"]["domainsByHostType"])
+        kinds = {d["domain"]: d["type"] for d in data["domain"]["allDomains"]}
+        self.assertEqual((kinds["tenant.test"], kinds["localhost"]), ("DYNAMIC", "STATIC"))
+        data = await self.gql(
+            'mutation { domain { disableDomain(domain: "tenant.test") { status } } }')
+        self.assertEqual(data["domain"]["disableDomain"], {"status": "DISABLED"})
+        await self.gql('mutation { domain { removeDomain(domain: "tenant.test", '
+                       'hostType: "tenants") { domain } } }')
+        body = await self.raw('query { domain { domainDetails(domain: "tenant.test") '
+                              "{ status } } }")
+        self.assertEqual(body["errors"][0]["extensions"]["code"], "not_found")
+
+    def test_domain(self):
+        """addDomain, domainDetails, domainsByHostType, allDomains, disable, remove."""
+        return defer.ensureDeferred(self._domain())
+

@@ -148,7 +148,7 @@ class TypeMappingTests(SynchronousTestCase):
         values = get_named_type(metrics["getGlobalMetric"].type).fields["metric"].type
         entry = get_named_type(values)
         self.assertEqual(set(entry.fields), {"key", "value"})
-        stats = self.schema.get_type("StatAdminQuery").fields
+        stats = self.schema.get_type("StatsAdminQuery").fields
         self.assertEqual(str(stats["globalStats"].type), "GlobalStats")
         self.assertEqual(str(stats["domainStats"].args["domain"].type), "DomainName!")
 
