@@ -32,6 +32,7 @@ from zope.interface import Interface, implementer, provider
 
 from mongoose.config.schema import Enum, Field, Int, OneOf, Section
 from mongoose.interfaces import IGlobalService, IServiceFactory
+from mongoose.services import find_running
 
 __all__ = ["ICache", "Cache", "CacheService", "find_cache", "SERVICE_NAME"]
 
@@ -245,9 +246,4 @@ def find_cache(service: Callable[[str], Any] | None) -> ICache | None:
         service: a ``service(name)`` lookup (a context's or the node's
             module runner's), or None.
     """
-    if service is None:
-        return None
-    instance = service(SERVICE_NAME)
-    if instance is None or getattr(instance, "cache", True) is None:
-        return None
-    return ICache(instance, None)
+    return find_running(service, SERVICE_NAME, ICache, "cache")

@@ -36,6 +36,7 @@ from mongoose.c2s.interfaces import IStreamFilter
 from mongoose.commands.errors import CommandError
 from mongoose.config.schema import Field, Int, Section
 from mongoose.interfaces import IGlobalService, IServiceFactory
+from mongoose.services import find_running
 
 __all__ = [
     "IN",
@@ -369,9 +370,4 @@ def find_tap(service: Callable[[str], Any] | None) -> ITrafficTap | None:
         service: a ``service(name)`` lookup (a context's or the node's
             module runner's), or None.
     """
-    if service is None:
-        return None
-    instance = service(SERVICE_NAME)
-    if instance is None or getattr(instance, "tap", True) is None:
-        return None
-    return ITrafficTap(instance, None)
+    return find_running(service, SERVICE_NAME, ITrafficTap, "tap")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from urllib.parse import urlencode
 
 from twisted.internet import defer, reactor, threads
@@ -33,9 +32,9 @@ from twisted.web.static import File
 
 from test.c2s.support import logged_in
 from test.http.support import start_node
+from test.integration.js_support import JS_DIR, node_with_packages
 from test.support.debian import require_debian_package
 
-JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 SCRIPT = "browser_clients.cjs"
 
 #: What the page server serves: URL path -> file under ``js/``.
@@ -47,28 +46,8 @@ PAGE_FILES = {
 }
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        raise AssertionError(reason)
-    raise unittest.SkipTest(reason)
 
 
-async def _ensure_packages() -> str:
-    """The node executable, with the npm packages installed (skips when impossible)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        _missing("node and npm are needed to drive chromium with playwright-core")
-    if not all(os.path.isfile(os.path.join(JS_DIR, path)) for path in PAGE_FILES.values()) or (
-        not os.path.isdir(os.path.join(JS_DIR, "node_modules", "playwright-core"))
-    ):
-        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-        _out, err, code = await getProcessOutputAndValue(
-            npm, ("install", "--no-audit", "--no-fund"), env=env, path=JS_DIR
-        )
-        if code != 0:
-            _missing(f"npm install failed: {err.decode(errors='replace')[-300:]}")
-    return node
 
 
 def _page_site() -> Site:
@@ -98,7 +77,8 @@ class BrowserClientTests(unittest.TestCase):
             The browser script's report (events, requests, problems).
         """
         chromium = await threads.deferToThread(require_debian_package, "chromium", "chromium")
-        node_bin = await _ensure_packages()
+        node_bin = await node_with_packages(
+            "node_modules/playwright-core", *PAGE_FILES.values())
         node = await start_node(self)
         page_port = reactor.listenTCP(0, _page_site(), interface="127.0.0.1")
         self.addCleanup(page_port.stopListening)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 from twisted.internet import reactor, task, threads
 from twisted.internet.utils import getProcessOutputAndValue
@@ -30,10 +29,10 @@ from mongoose.commands.caller import Caller
 from mongoose.config.loader import parse_config
 from mongoose.extensions import ExtensionRegistry
 from mongoose.node import Node
+from test.integration.js_support import JS_DIR, node_with_packages
 from test.support.debian import require_debian_package
 from test.support.processes import free_port
 
-JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
 SCRIPT = "graphiql_chromium.cjs"
 
 CONFIG = """
@@ -59,27 +58,8 @@ QUERY = ('mutation { account { registerUser(domain: "localhost", username: "grap
          'password: "typed-in-chromium") { jid message } } }')
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        raise AssertionError(reason)
-    raise unittest.SkipTest(reason)
 
 
-async def _node_with_playwright() -> str:
-    """The node executable, with playwright-core installed (skips when impossible)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        _missing("node and npm are needed to drive chromium with playwright-core")
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "playwright-core")):
-        # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: playwright-core downloads nothing,
-        # but keep it explicit; the test uses Debian's chromium only.
-        env = dict(os.environ, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1")
-        _out, err, code = await getProcessOutputAndValue(
-            npm, ("install", "--no-audit", "--no-fund"), env=env, path=JS_DIR)
-        if code != 0:
-            _missing(f"npm install failed: {err.decode(errors='replace')[-300:]}")
-    return node
 
 
 class GraphiQLInChromiumTests(unittest.TestCase):
@@ -111,7 +91,7 @@ class GraphiQLInChromiumTests(unittest.TestCase):
     async def test_query_typed_into_graphiql_runs(self):
         """Type a registerUser mutation into GraphiQL, run it, see the result; user exists."""
         chromium = await threads.deferToThread(require_debian_package, "chromium", "chromium")
-        node_bin = await _node_with_playwright()
+        node_bin = await node_with_packages("node_modules/playwright-core")
         url = await self._start_node()
         report = self._report(*await getProcessOutputAndValue(
             node_bin, (SCRIPT, chromium, url, "admin", "s3cret", QUERY, "graphiql@localhost"),
@@ -129,7 +109,7 @@ class GraphiQLInChromiumTests(unittest.TestCase):
     async def test_subscription_events_appear_in_graphiql(self):
         """A subscribeForMessages run from GraphiQL shows a message sent meanwhile."""
         chromium = await threads.deferToThread(require_debian_package, "chromium", "chromium")
-        node_bin = await _node_with_playwright()
+        node_bin = await node_with_packages("node_modules/playwright-core")
         url = await self._start_node()
         for user in ("alice", "bob"):
             await self.node.auth.register(user, "localhost", "pw")

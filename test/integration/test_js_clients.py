@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 
 from twisted.internet import defer, protocol, reactor
@@ -22,32 +21,8 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from test.http.support import start_node
+from test.integration.js_support import JS_DIR, node_with_packages
 from test.support.processes import REPO
-
-JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "js")
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        raise AssertionError(reason)
-    raise unittest.SkipTest(reason)
-
-
-async def _ensure_packages() -> str:
-    """The node executable, with the npm packages installed (skips when impossible)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        _missing("node and npm are needed for the JavaScript client tests")
-    if not os.path.isdir(os.path.join(JS_DIR, "node_modules", "@xmpp", "client")) or not (
-        os.path.isdir(os.path.join(JS_DIR, "node_modules", "strophe.js"))
-    ):
-        out, err, code = await getProcessOutputAndValue(
-            npm, ("install", "--no-audit", "--no-fund"), env=dict(os.environ), path=JS_DIR
-        )
-        if code != 0:
-            _missing(f"npm install failed: {err.decode(errors='replace')[-300:]}")
-    return node
 
 
 def _events(output: bytes) -> list[dict]:
@@ -94,7 +69,8 @@ class JavaScriptClientTests(unittest.TestCase):
     timeout = 60
 
     async def _exchange(self, script: str, args, resource: str) -> list[dict]:
-        node_bin = await _ensure_packages()
+        node_bin = await node_with_packages(
+            "node_modules/@xmpp/client", "node_modules/strophe.js")
         node = await start_node(self)
         peer = _ScriptOutput()
         reactor.spawnProcess(
