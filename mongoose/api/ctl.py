@@ -410,13 +410,17 @@ def _legacy_command(args: Sequence[str],
     """The signature named by a legacy flat call (``mongooseimctl change_password ...``).
 
     A legacy call starts with a command name that is not a category and belongs
-    to exactly one command, e.g. the ``service_admin_extra`` names.
+    to exactly one command, e.g. the ``service_admin_extra`` names.  Commands
+    a user runs on their own account (``account unregister``) do not count:
+    the legacy ``unregister USER HOST`` is the administrator's.
     """
     index = _first_word(args)
     if index is None:
         return None
     word = args[index]
     found = [s for s in signatures if s.get("name") == word]
+    if len(found) > 1:
+        found = [s for s in found if s.get("security_policy") != "user"]
     if len(found) != 1:
         return None
     if any(s.get("category") == word for s in signatures):

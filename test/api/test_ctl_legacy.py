@@ -25,6 +25,15 @@ class LegacyCtlTests(CtlTestCase):
         self.assertEqual((status, err), (0, ""))
         self.assertEqual(self.auth.users[("alice", "localhost")], "new")
 
+    async def test_mongooseim_5_register_and_unregister(self):
+        """``mongooseimctl register USER HOST PASSWORD`` and ``unregister USER HOST`` work."""
+        status, out, err = await self.ctl("register", "carol", "localhost", "pw")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(self.auth.users, {("carol", "localhost"): "pw"})
+        status, _, err = await self.ctl("unregister", "carol", "localhost")
+        self.assertEqual((status, err), (0, ""))
+        self.assertEqual(self.auth.users, {})
+
     async def test_not_found_exit_status(self):
         """check_account of a missing user prints one line and exits 5 (not found)."""
         status, out, err = await self.ctl("check_account", "ghost", "localhost")

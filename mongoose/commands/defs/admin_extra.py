@@ -198,6 +198,11 @@ def _accounts(call: Call, get_secret: GetSecret | None = None) -> list[Command]:
                  _arg("password", "The password")), register_user, action="create"),
         _command(cat, "unregister_user", "Remove a user and their data", (_USER, _HOST),
                  unregister_user, action="delete"),
+        # The names MongooseIM 3-5 (and ejabberd) scripts use for the same two.
+        _command(cat, "register", "Register a user (same as register_user)", (_USER, _HOST,
+                 _arg("password", "The password")), register_user, action="create"),
+        _command(cat, "unregister", "Remove a user and their data (same as unregister_user)",
+                 (_USER, _HOST), unregister_user, action="delete"),
         _command(cat, "registered_users", "List the users of a domain", (_HOST,),
                  registered_users, result=ListOf(STRING), action="read"),
         _command(cat, "change_password", "Change the password of a user",
