@@ -423,6 +423,11 @@ class DirectTimer:
         return self.reactor.callLater(delay, func, *args, **kwargs)
 
 
+def _class_value(value: Any) -> Any:
+    """``value`` as a class attribute that reads back unchanged from an instance."""
+    return staticmethod(value) if callable(value) else value
+
+
 class XMPPWebSocketFactory(WebSocketServerFactory):
     """The WebSocket side of one handler: its settings and open connections.
 
@@ -464,10 +469,12 @@ class XMPPWebSocketFactory(WebSocketServerFactory):
         # new connection's instance dict unless the protocol already has it.
         # A protocol class per handler carrying them as class attributes keeps
         # them out of every connection (about 1.5 KB per idle WebSocket).
+        # Callable options (perMessageCompressionAccept) stay plain functions.
         self.protocol = type(
             XMPPWebSocketProtocol.__name__,
             (XMPPWebSocketProtocol,),
-            {name: getattr(self, name) for name in XMPPWebSocketProtocol.CONFIG_ATTRS},
+            {name: _class_value(getattr(self, name))
+             for name in XMPPWebSocketProtocol.CONFIG_ATTRS},
         )
         self.noisy = False
 
