@@ -41,7 +41,7 @@ from mongoose.commands.defs.domain import DynamicDomains, domain_commands
 from mongoose.commands.defs.gdpr import gdpr_commands
 from mongoose.commands.defs.metric import node_metric_commands
 from mongoose.commands.defs.server import LogLevelControl, ServerControl, server_commands
-from mongoose.commands.defs.session import session_commands
+from mongoose.commands.defs.session import end_user_sessions, session_commands
 from mongoose.commands.defs.stanza import stanza_commands
 from mongoose.commands.defs.stats import node_stats_commands
 from mongoose.commands.registry import CommandRegistry
@@ -376,7 +376,9 @@ class Node(MultiService):
         core_commands = [
             *domain_commands(self.domains),
             *account_commands(
-                self.auth, domain_exists=self.serves_domain, on_removed=self.user_removed
+                self.auth, domain_exists=self.serves_domain, on_removed=self.user_removed,
+                on_banned=lambda user, domain, reason: end_user_sessions(
+                    self.sessions, user, domain, reason),
             ),
             *session_commands(self.sessions, self.hooks, self.reactor),
             *stanza_commands(self.router, self.serves_domain, self._user_exists),

@@ -1,7 +1,7 @@
 """The closed set of command argument and result types.
 
 Every command argument and result has one of these types: string, int,
-bool, jid, domain, username, datetime, enum(values), list(T),
+bool, jid, domain, username, datetime, resource, xml, id, enum(values), list(T),
 object(name, fields), oneof(name, tag, members) (results only in GraphQL:
 a union) and map(T).  Each type parses a value from
 
@@ -36,6 +36,9 @@ from mongoose.commands.errors import CommandError
 __all__ = [
     "ArgType",
     "String",
+    "Resource",
+    "Xml",
+    "Id",
     "Int",
     "Bool",
     "Jid",
@@ -189,15 +192,69 @@ class _TextType(ArgType):
 
 @dataclass(frozen=True)
 class String(_TextType):
-    """Any Unicode string."""
+    """A Unicode string.
 
+    Attributes:
+        non_empty: the empty string is refused (GraphQL ``NonEmptyString``).
+    """
+
+    non_empty: bool = False
     name: ClassVar[str] = "string"
 
     def from_text(self, text: str, path: str) -> str:
+        if self.non_empty and not text:
+            raise bad_request(path, "must not be empty")
         return text
 
     def to_json(self, value: Any) -> Any:
         return None if value is None else str(value)
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"type": self.name}
+        if self.non_empty:
+            info["non_empty"] = True
+        return info
+
+    def label(self) -> str:
+        return "string(non-empty)" if self.non_empty and self.name == "string" else self.name
+
+
+@dataclass(frozen=True)
+class Resource(String):
+    """The resource part of a JID (resourceprep), e.g. ``phone`` (GraphQL ``ResourceName``)."""
+
+    non_empty: bool = True
+    name: ClassVar[str] = "resource"
+
+    def from_text(self, text: str, path: str) -> str:
+        if not text:
+            raise bad_request(path, "must not be empty")
+        try:
+            prepared = xmpp_jid.resourceprep.prepare(text)
+        except UnicodeError as exc:
+            raise bad_request(path, f"{_show(text)} is not a valid resource ({exc})") from None
+        if len(prepared.encode("utf-8")) > MAX_PART_BYTES:
+            raise bad_request(path, f"is longer than {MAX_PART_BYTES} bytes")
+        return prepared
+
+
+@dataclass(frozen=True)
+class Xml(String):
+    """XML text, e.g. one stanza (GraphQL ``XmlElement``).
+
+    The value stays text: each command parses it and says what is wrong
+    with it (a stanza needs 'from' and 'to', private data a namespace ...).
+    """
+
+    non_empty: bool = True
+    name: ClassVar[str] = "xml"
+
+
+@dataclass(frozen=True)
+class Id(String):
+    """An opaque identifier such as a stanza id (GraphQL ``ID``)."""
+
+    name: ClassVar[str] = "id"
 
 
 @dataclass(frozen=True)
@@ -304,16 +361,25 @@ class Jid(_TextType):
 
     Attributes:
         require_user: the JID must have a local part (``alice@localhost``).
+        bare: a user's account (GraphQL ``BareJID``); the commands ignore
+            a resource given with it.
+        full: a session's address, with a user and a resource
+            (GraphQL ``FullJID``).
     """
 
     require_user: bool = False
+    bare: bool = False
+    full: bool = False
     name: ClassVar[str] = "jid"
     form_type: ClassVar[str] = "jid-single"
 
     def from_text(self, text: str, path: str) -> xmpp_jid.JID:
         parsed = _parse_jid(text, path)
-        if self.require_user and not parsed.user:
+        if (self.require_user or self.bare or self.full) and not parsed.user:
             raise bad_request(path, f"{_show(text)} has no user part (expected user@domain)")
+        if self.full and not parsed.resource:
+            raise bad_request(
+                path, f"{_show(text)} is not a full JID (expected user@domain/resource)")
         return parsed
 
     def to_json(self, value: Any) -> Any:
@@ -325,9 +391,15 @@ class Jid(_TextType):
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"type": self.name}
-        if self.require_user:
-            info["require_user"] = True
+        for flag in ("require_user", "bare", "full"):
+            if getattr(self, flag):
+                info[flag] = True
         return info
+
+    def label(self) -> str:
+        if self.full:
+            return "jid(full)"
+        return "jid(bare)" if self.bare else self.name
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,7 @@ class NamesTests(AccountTestCase):
             "checkPassword": ["user", "password"],
             "checkUser": ["user"],
             "changeUserPassword": ["user", "newPassword"],
+            "banUser": ["user", "reason"],
             "unregister": ["user"],
             "changePassword": ["user", "newPassword"],
         })

@@ -81,6 +81,10 @@ def _build() -> dict[str, GraphQLScalarType]:
         "UserName": "XMPP user name (local part of a JID)",
         "DateTime": "Date and time represented using YYYY-MM-DDTHH:mm:ssZ format",
         "XmlElement": "String containing the XML document",
+        "BareJID": "JID without a resource",
+        "FullJID": "JID with a resource",
+        "ResourceName": "XMPP resource name (resource part of a JID)",
+        "NonEmptyString": "String that contains at least one character",
     }
     ints = {
         "PosInt": "Integer that has a value above zero",

@@ -11,7 +11,10 @@ The root ``subscription`` type holds ``stanza.subscribeForMessages`` and,
 on the admin schema, ``stanza.subscribeForTraffic``.
 
 The user schema holds the ``user``-policy commands without their identity
-argument (``user`` or ``caller``): the authenticated user is implied.
+argument (``user`` or ``caller``): the authenticated user is implied.  A few
+commands also answer there under MongooseIM's user-schema name
+(:data:`USER_ALIASES`) or keep their identity argument, optional
+(:data:`USER_OPTIONAL_IDENTITY`).
 
 Resolvers hold no per-command code: they call the request context
 (``info.context``) with the category and command name, see
@@ -29,6 +32,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLEnumValue,
     GraphQLField,
+    GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInt,
@@ -49,14 +53,17 @@ from mongoose.commands.types import (
     DateTime,
     Domain,
     Enum,
+    Id,
     Int,
     Jid,
     ListOf,
     MapOf,
     Object,
     OneOf,
+    Resource,
     String,
     Username,
+    Xml,
 )
 
 __all__ = ["ADMIN_SCHEMA", "USER_SCHEMA", "build_schema", "type_name_of_category"]
@@ -97,6 +104,25 @@ MONGOOSEIM_CATEGORIES: dict[str, str | None] = {
     "private": None, "roster": None, "server": None, "session": None, "stanza": None,
     "stat": "Stats", "token": None, "vcard": None,
 }
+
+#: User commands whose MongooseIM user-schema field has another name
+#: (``user/session.gql``): the user schema serves them under both names.
+USER_ALIASES: dict[tuple[str, str], str] = {
+    ("session", "listUserSessions"): "listSessions",
+    ("session", "countUserResources"): "countResources",
+    ("session", "listUserResources"): "listResources",
+}
+
+#: User commands whose identity argument stays in the user schema, optional
+#: (MongooseIM's ``getVcard(user: JID)``, ``getLast(user: JID)``): omitted, it
+#: is the caller; the registry lets a user name only their own account.
+USER_OPTIONAL_IDENTITY = frozenset({("vcard", "getVcard"), ("last", "getLast")})
+
+#: Required arguments MongooseIM's schemas declare nullable
+#: (``sendStanza(stanza: XmlElement)``): nullable here too, so that a variable
+#: declared as MongooseIM declares it fits; the registry still answers a
+#: missing value with ``bad_request``.
+NULLABLE_ARGS = frozenset({("stanza", "sendStanza", "stanza")})
 
 _NOT_NAME = re.compile(r"[^_0-9A-Za-z]")
 
@@ -151,8 +177,11 @@ class _TypeFactory:
         return self._enums[key]
 
     def scalar(self, kind: ArgType) -> Any:
+        """MongooseIM's scalar for a registry type (``global/scalar_types.gql``)."""
         if isinstance(kind, Jid):
-            return SCALARS["JID"]
+            if kind.full:
+                return SCALARS["FullJID"]
+            return SCALARS["BareJID"] if kind.bare else SCALARS["JID"]
         if isinstance(kind, Domain):
             return SCALARS["DomainName"]
         if isinstance(kind, Username):
@@ -167,16 +196,27 @@ class _TypeFactory:
             if kind.min == 0:
                 return SCALARS["NonNegInt"]
             return GraphQLInt
+        if isinstance(kind, Resource):
+            return SCALARS["ResourceName"]
+        if isinstance(kind, Xml):
+            return SCALARS["XmlElement"]
+        if isinstance(kind, Id):
+            return GraphQLID
         if isinstance(kind, String):
-            return GraphQLString
+            return SCALARS["NonEmptyString"] if kind.non_empty else GraphQLString
         raise TypeError(f"no GraphQL type for {kind.label()}")
 
     def input(self, kind: ArgType, context: str) -> Any:
-        """The GraphQL input type of an argument type (nullable)."""
+        """The GraphQL input type of an argument type (nullable).
+
+        List items are nullable too, so a variable typed as MongooseIM types
+        it (``[String]`` or ``[String!]``) fits; the registry refuses a null
+        item with ``bad_request``.
+        """
         if isinstance(kind, Enum):
             return self.enum(kind, context)
         if isinstance(kind, ListOf):
-            return GraphQLList(GraphQLNonNull(self.input(kind.item, context)))
+            return GraphQLList(self.input(kind.item, context))
         if isinstance(kind, Object):
             return self._input_object(kind)
         if isinstance(kind, (OneOf, MapOf)):
@@ -184,11 +224,15 @@ class _TypeFactory:
         return self.scalar(kind)
 
     def output(self, kind: ArgType, context: str) -> Any:
-        """The GraphQL output type of a result type (nullable)."""
+        """The GraphQL output type of a result type (nullable).
+
+        Results never hold null list items, so items are non-null, as
+        MongooseIM mostly declares them (``[Session!]``).
+        """
         if isinstance(kind, Enum):
             return self.enum(kind, context)
         if isinstance(kind, ListOf):
-            return GraphQLList(self.output(kind.item, context))
+            return GraphQLList(GraphQLNonNull(self.output(kind.item, context)))
         if isinstance(kind, Object):
             return self._output_object(kind)
         if isinstance(kind, OneOf):
@@ -252,13 +296,14 @@ class _TypeFactory:
         name = self.fresh_name(kind.type_name)
 
         def fields() -> dict[str, GraphQLField]:
-            return {
-                fld.name: GraphQLField(
-                    self.output(fld.type, name + _camel(fld.name)),
+            result = {}
+            for fld in kind.fields:
+                gtype = self.output(fld.type, name + _camel(fld.name))
+                result[fld.name] = GraphQLField(
+                    gtype if fld.optional else GraphQLNonNull(gtype),
                     description=fld.description or None,
                 )
-                for fld in kind.fields
-            }
+            return result
 
         gql = GraphQLObjectType(name, fields)
         if known is None:
@@ -418,14 +463,17 @@ def _subscription_root(schema: str) -> GraphQLObjectType:
 
 
 def _command_field(command: Command, schema: str, types: _TypeFactory) -> GraphQLField:
-    skip = command.identity_arg if schema == USER_SCHEMA else None
+    identity = command.identity_arg if schema == USER_SCHEMA else None
+    optional_identity = command.key in USER_OPTIONAL_IDENTITY
     args: dict[str, GraphQLArgument] = {}
     for arg in command.args:
-        if arg.name == skip:
+        if arg.name == identity and not optional_identity:
             continue
         gtype = types.input(arg.type, _camel(command.name) + _camel(arg.name))
+        required = (arg.required and arg.name != identity
+                    and (*command.key, arg.name) not in NULLABLE_ARGS)
         args[arg.name] = GraphQLArgument(
-            GraphQLNonNull(gtype) if arg.required else gtype,
+            GraphQLNonNull(gtype) if required else gtype,
             description=arg.description or None,
         )
     result = types.output(command.result, _camel(command.name) + "Result") \
@@ -466,6 +514,11 @@ def build_schema(registry: CommandRegistry, schema: str = ADMIN_SCHEMA) -> Graph
             type_name_of_category(category, schema, operation))
     for (operation, category), members in sorted(grouped.items()):
         fields = {c.name: _command_field(c, schema, types) for c in members}
+        if schema == USER_SCHEMA:
+            for command in members:
+                alias = USER_ALIASES.get(command.key)
+                if alias is not None and alias not in fields:
+                    fields[alias] = _command_field(command, schema, types)
         type_name = type_names[(operation, category)]
         roots[operation][category] = GraphQLField(
             GraphQLObjectType(type_name, fields, description=f"{category} commands"),

@@ -6,12 +6,14 @@ Names, arguments and payloads follow MongooseIM's GraphQL schemas
 MongooseIM 6.5 admin REST API paths ``/users/{XMPPHost}`` and
 ``/users/{XMPPHost}/{username}``.
 
-Not provided yet: ``checkPasswordHash`` (needs stored plain passwords),
-``banUser`` (needs the session manager) and ``importUsers``.
+``banUser`` sets a random password and ends the user's sessions (through
+``on_banned``).  Not provided: ``checkPasswordHash`` (needs stored plain
+passwords) and ``importUsers``.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -90,6 +92,7 @@ def account_commands(
     auth: Any,
     domain_exists: Callable[[str], bool] | None = None,
     on_removed: Callable[[str, str], Any] | None = None,
+    on_banned: Callable[[str, str, str], Any] | None = None,
 ) -> list[Command]:
     """Build the ``account`` commands over an authentication backend.
 
@@ -99,6 +102,8 @@ def account_commands(
             it returns False (``not_found``).
         on_removed: called (and awaited) with (username, domain) after an
             account is removed, to drop the user's data and sessions.
+        on_banned: called (and awaited) with (username, domain, reason) after
+            ``banUser`` locked an account out, to end its sessions.
 
     Returns:
         The commands, ready for :meth:`CommandRegistry.register`.
@@ -148,6 +153,17 @@ def account_commands(
         if not changed:
             raise CommandError("not_found", f"User {_bare(user)} does not exist")
         return {"jid": _bare(user), "message": "Password changed"}
+
+    async def ban_user(user: JID, reason: str) -> dict:
+        # A random password nobody knows: the account can no longer log in.
+        changed = await _call(auth.set_password, user.user, user.host,
+                              secrets.token_urlsafe(32))
+        if not changed:
+            raise CommandError("not_found", f"User {_bare(user)} does not exist")
+        if on_banned is not None:
+            await _call(on_banned, user.user, user.host, reason)
+        return {"jid": _bare(user),
+                "message": f"User {_bare(user)} successfully banned with reason: {reason}"}
 
     async def unregister(user: JID) -> str:
         return (await remove_user(user))["message"]
@@ -235,6 +251,14 @@ def account_commands(
                 method="PUT", path="/users/{XMPPHost}/{username}", compose=jid_from_path,
                 body={"newpass": "newPassword"}, status=204, result=None, group=_USERS_GROUP,
             ),
+        ),
+        Command(
+            category=CATEGORY, name="banUser", action="update",
+            description="Ban a user: set a random password and end the user's sessions",
+            security_policy="domain_admin", domain_arg="user",
+            args=(user_arg, Arg("reason", STRING, "Why; sent to the user's clients",
+                                example="spam")),
+            result=USER_PAYLOAD, handler=ban_user,
         ),
         Command(
             category=CATEGORY, name="unregister", action="delete",

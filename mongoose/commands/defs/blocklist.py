@@ -22,6 +22,7 @@ from mongoose.commands.types import (
     Jid,
     ListOf,
     Object,
+    String,
     bad_request,
 )
 
@@ -110,7 +111,7 @@ def blocklist_commands(find_service: Callable[[str], Awaitable[Any]]) -> list[Co
             description="Add a user to the blocklist. If the user is already blocked, "
             "update the reason",
             security_policy="domain_admin", domain_arg="user",
-            args=(user_arg, Arg("reason", STRING, "Why the user is blocked", default=None,
+            args=(user_arg, Arg("reason", String(non_empty=True), "Why the user is blocked", default=None,
                                 example="spam")),
             result=BOOL, handler=add_user,
         ),

@@ -517,7 +517,7 @@ def domain_commands(domains: DynamicDomains) -> list[Command]:
             category=CATEGORY, name="setDomainPassword", action="update",
             description="Create or update domain admin password",
             security_policy="domain_admin", domain_arg="domain",
-            args=(domain_arg, Arg("password", String(), "The new password", example="secret")),
+            args=(domain_arg, Arg("password", String(non_empty=True), "The new password", example="secret")),
             result=STRING, handler=set_domain_password,
         ),
         Command(

@@ -15,7 +15,7 @@ from twisted.words.xish.domish import Element
 from mongoose.commands.defs.addresses import bare_jid, module_missing
 from mongoose.commands.errors import CommandError
 from mongoose.commands.registry import Arg, Command
-from mongoose.commands.types import STRING, Jid, bad_request
+from mongoose.commands.types import STRING, Jid, String, Xml, bad_request
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.framing import parse_element
 from mongoose.xmpp.serialize import element_to_str
@@ -81,9 +81,9 @@ def private_commands(find_service: Callable[[str], Awaitable[Any]]) -> list[Comm
             args=(
                 user_arg,
                 Arg("element", STRING, "The element name", example="my_element"),
-                Arg("nameSpace", STRING, "The element's namespace", example="alice:private:ns"),
+                Arg("nameSpace", String(non_empty=True), "The element's namespace", example="alice:private:ns"),
             ),
-            result=STRING, handler=get_private,
+            result=Xml(), handler=get_private,
         ),
         Command(
             category=CATEGORY, name="setPrivate", action="update",
@@ -91,9 +91,9 @@ def private_commands(find_service: Callable[[str], Awaitable[Any]]) -> list[Comm
             security_policy="user",
             args=(
                 user_arg,
-                Arg("elementString", STRING, "The XML element to store",
+                Arg("elementString", Xml(), "The XML element to store",
                     example="<my_element xmlns='alice:private:ns'>DATA</my_element>"),
             ),
-            result=STRING, handler=set_private,
+            result=Xml(), handler=set_private,
         ),
     ]

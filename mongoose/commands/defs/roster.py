@@ -49,8 +49,10 @@ CONTACT = Object(
         Field("name", STRING, "The contact name", optional=True),
         Field("groups", ListOf(STRING), "The list of the groups the contact belongs to"),
         Field("subscription", Enum("none", "to", "from", "both"), "The type of the subscription"),
-        Field("ask", Enum("none", "in", "out", "both"),
-              "Pending requests: out (the user asked), in (the contact asked), both or none"),
+        Field("ask", Enum("subscribe", "unsubscribe", "in", "out", "both", "none"),
+              "Pending requests: out (the user asked), in (the contact asked), both or "
+              "none (subscribe and unsubscribe complete MongooseIM's ContactAsk; mongoose "
+              "answers the other four)"),
     ],
 )
 CONTACT_INPUT = Object(

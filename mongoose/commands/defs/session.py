@@ -19,7 +19,20 @@ from twisted.words.xish.domish import Element
 from mongoose.commands.defs.addresses import bare_jid, full_jid
 from mongoose.commands.errors import CommandError
 from mongoose.commands.registry import Arg, Command, RestBinding
-from mongoose.commands.types import BOOL, DOMAIN, INT, STRING, Enum, Field, Int, Jid, ListOf, Object
+from mongoose.commands.types import (
+    BOOL,
+    DOMAIN,
+    INT,
+    STRING,
+    Enum,
+    Field,
+    Int,
+    Jid,
+    ListOf,
+    Object,
+    Resource,
+    String,
+)
 from mongoose.xmpp.namespaces import NS_CLIENT
 
 __all__ = [
@@ -31,6 +44,7 @@ __all__ = [
     "PRESENCE_TYPES",
     "PRESENCE_SHOWS",
     "KICK_REASON",
+    "end_user_sessions",
 ]
 
 CATEGORY = "session"
@@ -91,6 +105,22 @@ def _child_text(stanza: Element | None, name: str) -> str | None:
     return None
 
 
+def end_user_sessions(sessions: Any, username: str, domain: str, reason: str | None) -> int:
+    """End every session of a user (stream error ``policy-violation`` with ``reason``).
+
+    Args:
+        sessions: the node's SessionManager.
+
+    Returns:
+        How many sessions ended.
+    """
+    found = list(sessions.sessions_of(username, domain))
+    for session in found:
+        session.close("policy-violation", reason or KICK_REASON)
+        sessions.unbind(session)
+    return len(found)
+
+
 def presence_status(session: Any) -> str | None:
     """``available`` or the ``<show/>`` value of an available session, else None."""
     if session.priority is None:
@@ -144,6 +174,9 @@ def session_commands(
 
     async def list_user_sessions(user: Any) -> list[dict]:
         return [session_json(s) for s in user_sessions(user)]
+
+    async def list_user_resources(user: Any) -> list[str]:
+        return [s.jid.resource for s in user_sessions(user)]
 
     async def count_user_resources(user: Any) -> int:
         return len(user_sessions(user))
@@ -223,10 +256,13 @@ def session_commands(
     domain_opt = Arg("domain", DOMAIN, "The XMPP domain; all domains when omitted",
                      default=None, example="localhost")
     bare_user = Arg("user", USER_JID, "The user's bare JID", example="alice@localhost")
+    account = Arg("user", Jid(bare=True), "The user's bare JID", example="alice@localhost")
     full_user = Arg("user", USER_JID, "The session's full JID", example="alice@localhost/phone")
+    session_jid = Arg("user", Jid(full=True), "The session's full JID",
+                      example="alice@localhost/phone")
     reason = Arg("reason", STRING, "Why, sent to the client in the stream error",
                  default=None, example="maintenance")
-    status_arg = Arg("status", STRING, "available, away, chat, dnd or xa", example="away")
+    status_arg = Arg("status", String(non_empty=True), "available, away, chat, dnd or xa", example="away")
     return [
         Command(
             category=CATEGORY, name="listSessions", action="read",
@@ -250,6 +286,12 @@ def session_commands(
             handler=list_user_sessions,
         ),
         Command(
+            category=CATEGORY, name="listUserResources", action="read",
+            description="Get the resources of a user's sessions",
+            security_policy="user", args=(bare_user,), result=ListOf(Resource()),
+            handler=list_user_resources,
+        ),
+        Command(
             category=CATEGORY, name="countUserResources", action="read",
             description="Get the number of resources of a user",
             security_policy="user", args=(bare_user,), result=INT,
@@ -260,7 +302,7 @@ def session_commands(
             description="Get the resource string of the n-th session of a user",
             security_policy="user",
             args=(bare_user, Arg("number", Int(min=1), "Which session, from 1", example=1)),
-            result=STRING, handler=get_user_resource,
+            result=Resource(), handler=get_user_resource,
         ),
         Command(
             category=CATEGORY, name="listUsersWithStatus", action="read",
@@ -281,7 +323,7 @@ def session_commands(
             category=CATEGORY, name="kickUserSession", action="delete",
             description="Kick a user session. User JID must contain resource",
             security_policy="domain_admin", domain_arg="user",
-            args=(full_user, reason), result=KICK_RESULT, handler=kick_user_session,
+            args=(session_jid, reason), result=KICK_RESULT, handler=kick_user_session,
             rest=RestBinding(
                 method="DELETE", path="/sessions/{XMPPHost}/{username}/{resource}",
                 compose={"user": "{username}@{XMPPHost}/{resource}"}, status=204, result=None,
@@ -292,7 +334,7 @@ def session_commands(
             category=CATEGORY, name="kickUser", action="delete",
             description="Kick all sessions of a user",
             security_policy="domain_admin", domain_arg="user",
-            args=(bare_user, reason), result=ListOf(KICK_RESULT), handler=kick_user,
+            args=(account, reason), result=ListOf(KICK_RESULT), handler=kick_user,
         ),
         Command(
             category=CATEGORY, name="setPresence", action="update",

@@ -19,7 +19,7 @@ from twisted.words.xish.domish import Element
 from mongoose.commands.defs.addresses import mongoose_jid
 from mongoose.commands.errors import CommandError
 from mongoose.commands.registry import Arg, Command, RestBinding
-from mongoose.commands.types import STRING, Field, Jid, Object, bad_request
+from mongoose.commands.types import STRING, Field, Id, Jid, Object, Xml, bad_request
 from mongoose.xmpp.errors import StreamError
 from mongoose.xmpp.framing import parse_element
 from mongoose.xmpp.jid import JID, InvalidJID
@@ -31,7 +31,7 @@ CATEGORY = "stanza"
 #: The largest stanza ``sendStanza`` accepts.
 MAX_STANZA_BYTES = 65536
 
-SEND_STANZA_PAYLOAD = Object("SendStanzaPayload", [Field("id", STRING, "Stanza id")])
+SEND_STANZA_PAYLOAD = Object("SendStanzaPayload", [Field("id", Id(), "Stanza id")])
 
 
 def stanza_commands(
@@ -142,7 +142,7 @@ def stanza_commands(
             category=CATEGORY, name="sendStanza", action="create",
             description="Send an arbitrary stanza. Only for global admin",
             security_policy="admin",
-            args=(Arg("stanza", STRING, "The stanza as XML; 'from' and 'to' are required",
+            args=(Arg("stanza", Xml(), "The stanza as XML; 'from' and 'to' are required",
                       example="<message from='alice@localhost' to='bob@localhost'>"
                               "<body>Hi!</body></message>"),),
             result=SEND_STANZA_PAYLOAD, handler=send_stanza,

@@ -68,7 +68,7 @@ _STRUCTS: dict[str, tuple[str, _Struct]] = {
     "geo": ("GEO", _Struct("GeographicalPosition", (
         _Part("lat", "LAT", required=True), _Part("lon", "LON", required=True)))),
     "logo": ("LOGO", _IMAGE),
-    "agent": ("AGENT", _Struct("Agent", (_Part("extValue", "EXTVAL", required=True),))),
+    "agent": ("AGENT", _Struct("Agent", (_Part("extValue", "EXTVAL"),))),
     "org": ("ORG", _Struct("Organization", (
         _Part("orgname", "ORGNAME", required=True), _Part("orgunit", "ORGUNIT", True)))),
     "categories": ("CATEGORIES", _Struct("Keyword", (_Part("keyword", "KEYWORD", True),))),

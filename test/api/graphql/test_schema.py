@@ -6,7 +6,7 @@ from graphql import GraphQLEnumType, GraphQLNonNull, get_named_type, graphql_syn
 from twisted.trial.unittest import SynchronousTestCase
 
 from mongoose.api.graphql.executor import GraphQLAPI
-from mongoose.api.graphql.schema import build_schema
+from mongoose.api.graphql.schema import USER_ALIASES, build_schema
 from mongoose.commands.docs import build_registry
 from mongoose.commands.registry import Arg, Command
 from mongoose.commands.types import DOMAIN, JID, STRING, Enum, Field, Int, ListOf, Object
@@ -60,7 +60,11 @@ class IntrospectionTests(SynchronousTestCase):
         served = {(cat, name) for part in (queries, mutations)
                   for cat, names in part.items() for name in names}
         expected = {c.key for c in registry.list() if c.security_policy == "user"}
+        # MongooseIM's user-schema names of a few of them, served as well.
+        expected |= {(category, alias) for (category, _), alias in USER_ALIASES.items()}
         self.assertEqual(served, expected)
+        self.assertEqual(queries["session"]["listSessions"], [])
+        self.assertEqual(queries["vcard"]["getVcard"], ["user"])
         self.assertEqual(mutations["roster"]["addContact"], ["contact", "name", "groups"])
         self.assertNotIn("registerUser", mutations.get("account", {}))
 
@@ -115,7 +119,8 @@ class TypeMappingTests(SynchronousTestCase):
     def test_object_results_and_inputs(self):
         """Object args become input types, object results object types, lists typed."""
         contacts = self.arg_type("AdminMutation", "roster", "addContacts", "contacts")
-        self.assertEqual(str(contacts), "[ContactInput!]!")
+        # Input list items are nullable: MongooseIM's [ContactInput!]! variables fit.
+        self.assertEqual(str(contacts), "[ContactInput]!")
         registry = build_registry()
         item = Object("Pair", [Field("left", JID), Field("right", Int(min=0), optional=True),
                                Field("kind", Enum("x-y", "z"))])
@@ -125,8 +130,11 @@ class TypeMappingTests(SynchronousTestCase):
             result=ListOf(item)))
         schema = build_schema(registry, "admin")
         field = schema.get_type("DemoAdminQuery").fields["pairs"]
-        self.assertEqual(str(field.type), "[Pair]")
-        self.assertEqual(str(field.args["items"].type), "[PairInput!]!")
+        # Result list items are non-null, so are object fields not marked optional.
+        self.assertEqual(str(field.type), "[Pair!]")
+        self.assertEqual(str(field.args["items"].type), "[PairInput]!")
+        self.assertEqual(str(field.type.of_type.of_type.fields["left"].type), "JID!")
+        self.assertEqual(str(field.type.of_type.of_type.fields["right"].type), "NonNegInt")
         pair_input = schema.get_type("PairInput")
         self.assertEqual(str(pair_input.fields["right"].type), "NonNegInt")
         self.assertEqual(str(pair_input.fields["left"].type), "JID!")
@@ -136,15 +144,15 @@ class TypeMappingTests(SynchronousTestCase):
     def test_metric_union_enum_and_maps(self):
         """MetricResult is a union; MetricType keeps lower-case values; maps are entry lists."""
         metrics = self.schema.get_type("MetricAdminQuery").fields
-        self.assertEqual(str(metrics["getMetrics"].type), "[MetricResult]")
+        self.assertEqual(str(metrics["getMetrics"].type), "[MetricResult!]")
         union = self.schema.get_type("MetricResult")
         self.assertEqual(sorted(t.name for t in union.types),
                          ["CounterMetric", "GaugeMetric", "HistogramMetric", "SpiralMetric"])
         self.assertEqual(set(self.schema.get_type("MetricType").values),
                          {"histogram", "counter", "spiral", "gauge"})
-        self.assertEqual(str(metrics["getMetricsAsDicts"].type), "[MetricDictResult]")
+        self.assertEqual(str(metrics["getMetricsAsDicts"].type), "[MetricDictResult!]")
         self.assertEqual(str(metrics["getClusterMetricsAsDicts"].args["nodes"].type),
-                         "[String!]")
+                         "[String]")
         values = get_named_type(metrics["getGlobalMetric"].type).fields["metric"].type
         entry = get_named_type(values)
         self.assertEqual(set(entry.fields), {"key", "value"})
