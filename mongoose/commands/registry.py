@@ -213,6 +213,9 @@ class Command:
         domain_arg: the argument holding the domain (a domain, or a JID whose
             domain is checked) for domain admins.
         rest: the admin REST binding, or None.
+        public_read: a ``read`` user command whose target may be any user,
+            not only the caller (public data such as a vCard, which any
+            XMPP user may fetch with an IQ too).
     """
 
     category: str
@@ -226,6 +229,7 @@ class Command:
     subcategory: str = ""
     domain_arg: str | None = None
     rest: RestBinding | None = field(default=None)
+    public_read: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "args", tuple(self.args))
@@ -243,6 +247,8 @@ class Command:
         if len(set(names)) != len(names):
             raise ValueError(f"{where}: duplicate argument names")
         by_name = {a.name: a for a in self.args}
+        if self.public_read and (self.security_policy != USER or self.action != "read"):
+            raise ValueError(f"{where}: public_read is for user commands that only read")
         if self.security_policy == USER:
             identity = self.identity_arg
             if identity is None or not isinstance(by_name[identity].type, Jid):
@@ -512,7 +518,7 @@ class CommandRegistry:
             if raw_args.get(identity) is None:
                 return {identity: caller.jid}
             given = _parse_one(command.arg(identity), raw_args[identity], source)
-            if given.userhost() != caller.jid.userhost():
+            if given.userhost() != caller.jid.userhost() and not command.public_read:
                 raise CommandError(
                     "forbidden", f"{identity}: a user can act only on their own account"
                 )

@@ -108,6 +108,15 @@ class VCardCommandTests(TestCase):
                                    caller)
         self.assertEqual(caught.exception.code, "forbidden")
 
+    async def test_user_reads_another_users_vcard(self):
+        """vCards are public: a user reads another user's with getVcard, as over XMPP."""
+        node = await self.node()
+        await node.auth.register("bob", "localhost", "pw")
+        await self.run_command(node, "setVcard", {"user": "alice@localhost", "vcard": CARD})
+        got = await self.run_command(node, "getVcard", {"user": "alice@localhost"},
+                                     Caller.user("bob@localhost"))
+        self.assertEqual(got["formattedName"], "Alice Liddell")
+
 
 class ModuleMissingTests(SynchronousTestCase):
     """A domain where mod_vcard does not run."""

@@ -241,6 +241,8 @@ def vcard_commands(find_service: Callable[[str], Awaitable[Any]]) -> list[Comman
             category=CATEGORY, name="getVcard", action="read",
             description="Get the user's vcard",
             security_policy="user", args=(user_arg,), result=VCARD, handler=get_vcard,
+            # vCards are public: any user may read another's (vcard-temp IQ too).
+            public_read=True,
         ),
         Command(
             category=CATEGORY, name="setVcard", action="update",

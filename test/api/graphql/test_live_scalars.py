@@ -15,6 +15,7 @@ from test.api.graphql.test_live import LiveTestCase
 from test.support.sessions import IM_MODULES, connect, settle
 
 ALICE = ("alice@localhost", "pw")
+BOB = ("bob@localhost", "pw")
 
 
 class ScalarVariableTests(LiveTestCase):
@@ -123,9 +124,14 @@ class ScalarVariableTests(LiveTestCase):
             data = await self.gql(query, {"u": user}, endpoint="user", auth=ALICE)
             self.assertEqual(data, {"vcard": {"getVcard": {"formattedName": "Alice"}},
                                     "last": {"getLast": {"status": "away"}}}, user)
-        # Another user's data is not readable over the user API.
-        code = await self.error_code(query, {"u": "bob@localhost"}, endpoint="user", auth=ALICE)
+        # Another user's last activity is not readable over the user API ...
+        last = "query($u: JID) { last { getLast(user: $u) { status } } }"
+        code = await self.error_code(last, {"u": "bob@localhost"}, endpoint="user", auth=ALICE)
         self.assertEqual(code, "no_permissions")
+        # ... but vCards are public, as over XMPP.
+        vcard = "query($u: JID) { vcard { getVcard(user: $u) { formattedName } } }"
+        data = await self.gql(vcard, {"u": "alice@localhost"}, endpoint="user", auth=BOB)
+        self.assertEqual(data, {"vcard": {"getVcard": {"formattedName": "Alice"}}})
 
     def test_optional_user_argument(self):
         """The user schema's getVcard(user: JID) and getLast(user: JID)."""
