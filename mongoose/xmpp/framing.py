@@ -526,6 +526,8 @@ class XMLStreamParser:
         self._sleeping: bytes | None = None
         #: Set by every :meth:`feed`; an idle sweep clears it (see hibernate()).
         self.active = True
+        #: Sweeps in a row that found no input (kept by the sweeping listener).
+        self.idle_sweeps = 0
         self._session: _ExpatSession | None = self._new_session(0)
 
     # -- public API -------------------------------------------------------------

@@ -24,6 +24,7 @@ class HibernationTests(TestCase):
         protocol = protocol_of(node, alice_jid)
         factory = protocol.factory
         factory.hibernate_idle()  # marks every connection idle
+        self.assertEqual(factory.hibernate_idle(), 0)  # one idle period is not enough
         self.assertGreaterEqual(factory.hibernate_idle(), 2)
         self.assertTrue(protocol.parser.hibernating)
         alice.send(f"<message to='{bob_jid}' type='chat' id='m1'><body>still here</body></message>")
@@ -40,8 +41,10 @@ class HibernationTests(TestCase):
         alice, alice_jid = await logged_in(self, node.c2s_port, "alice")
         protocol = protocol_of(node, alice_jid)
         protocol.factory.hibernate_idle()
+        protocol.factory.hibernate_idle()
         alice.send("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>")
         await alice.element()
+        protocol.factory.hibernate_idle()
         protocol.factory.hibernate_idle()
         self.assertFalse(protocol.parser.hibernating)
 
@@ -52,7 +55,7 @@ class HibernationTests(TestCase):
         self.assertIsNone(protocol_of(node, alice_jid).factory._sweeper)
 
     async def test_sweep_runs_on_its_own(self):
-        """With the default the sweep runs every second: an idle parser sleeps within ~2 s."""
+        """With the default the sweep runs every second: an idle parser sleeps within ~3 s."""
         node = await start_node(self)
         alice, alice_jid = await logged_in(self, node.c2s_port, "alice")
         protocol = protocol_of(node, alice_jid)

@@ -87,10 +87,10 @@ def socket_fields() -> dict[str, Field]:
         "hibernate_after": Field(
             int_or_infinity(min=0),
             default=0,
-            doc="c2s: milliseconds a connection reads nothing before its XML parser is freed "
-            "to save memory (rebuilt on the next read); checked once per period of at least "
-            'one second, so 0 frees it after one to two idle seconds; "infinity": never. '
-            "s2s and component listeners: no effect.",
+            doc="c2s: the period of the idle-parser sweep in milliseconds (at least one "
+            "second): a connection that read nothing for two whole periods frees its XML "
+            "parser to save memory (rebuilt on the next read), so 0 frees it after two to "
+            'three idle seconds; "infinity": never. s2s and component listeners: no effect.',
         ),
     }
 
