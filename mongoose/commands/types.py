@@ -181,6 +181,17 @@ class ArgType:
         return self.name
 
 
+class _JsonObjectType(ArgType):
+    """A type whose values are JSON objects; as text (CLI, form) they are JSON too."""
+
+    def from_text(self, text: str, path: str) -> dict[str, Any]:
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise bad_request(path, "is not a valid JSON object") from None
+        return self.from_json(decoded, path)
+
+
 class _TextType(ArgType):
     """A type whose JSON form is a string parsed like its text form."""
 
@@ -591,7 +602,7 @@ class Field:
 
 
 @dataclass(frozen=True, init=False)
-class Object(ArgType):
+class Object(_JsonObjectType):
     """A named record of typed fields (a JSON object, GraphQL type, form table)."""
 
     type_name: str
@@ -623,13 +634,6 @@ class Object(ArgType):
             result[fld.name] = fld.type.from_json(raw, f"{path}.{fld.name}")
         return result
 
-    def from_text(self, text: str, path: str) -> dict[str, Any]:
-        try:
-            decoded = json.loads(text)
-        except ValueError:
-            raise bad_request(path, "is not a valid JSON object") from None
-        return self.from_json(decoded, path)
-
     def to_json(self, value: Any) -> Any:
         if value is None:
             return None
@@ -653,7 +657,7 @@ class Object(ArgType):
 
 
 @dataclass(frozen=True, init=False)
-class OneOf(ArgType):
+class OneOf(_JsonObjectType):
     """One of several :class:`Object` types, told apart by a tag field (a GraphQL union).
 
     A value is a mapping whose ``tag`` field names its member, e.g. the
@@ -690,13 +694,6 @@ class OneOf(ArgType):
             raise bad_request(path, f"expected an object, got {_json_kind(value)}")
         return self.member(value, path).from_json(value, path)
 
-    def from_text(self, text: str, path: str) -> dict[str, Any]:
-        try:
-            decoded = json.loads(text)
-        except ValueError:
-            raise bad_request(path, "is not a valid JSON object") from None
-        return self.from_json(decoded, path)
-
     def to_json(self, value: Any) -> Any:
         if value is None:
             return None
@@ -711,7 +708,7 @@ class OneOf(ArgType):
 
 
 @dataclass(frozen=True)
-class MapOf(ArgType):
+class MapOf(_JsonObjectType):
     """A JSON object from free-form string keys to values of type ``value``.
 
     GraphQL has no maps: the schema shows it as a list of ``{key, value}``
@@ -729,13 +726,6 @@ class MapOf(ArgType):
         if not isinstance(value, dict):
             raise bad_request(path, f"expected an object, got {_json_kind(value)}")
         return {str(k): self.value.from_json(v, f"{path}.{k}") for k, v in value.items()}
-
-    def from_text(self, text: str, path: str) -> dict[str, Any]:
-        try:
-            decoded = json.loads(text)
-        except ValueError:
-            raise bad_request(path, "is not a valid JSON object") from None
-        return self.from_json(decoded, path)
 
     def to_json(self, value: Any) -> Any:
         if value is None:
