@@ -4,32 +4,20 @@ import os
 import socket
 import struct
 
-from twisted.internet import defer, reactor, task
+from twisted.internet import task
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import TestCase
 
 from mongoose.hooks import STOP
 from mongoose.xmpp.tls import client_connection_creator, generate_certificates
 from test.c2s.support import HEADER, connect, logged_in, start_node
+from test.support.waiting import later, until
 
 NS_COMPRESS = "http://jabber.org/protocol/compress"
 
 
-def later(seconds, value=None):
-    """A Deferred firing ``value`` after ``seconds``."""
-    d = defer.Deferred()
-    reactor.callLater(seconds, d.callback, value)
-    return d
 
 
-async def until(predicate, timeout=10.0, step=0.02):
-    """Wait until ``predicate()`` is true (fails after ``timeout`` seconds)."""
-    waited = 0.0
-    while not predicate():
-        if waited > timeout:
-            raise AssertionError("condition not reached in time")
-        await later(step)
-        waited += step
 
 
 def server_side(node):

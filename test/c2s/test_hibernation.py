@@ -6,6 +6,7 @@ from twisted.trial.unittest import TestCase
 
 from mongoose.xmpp.jid import JID
 from test.c2s.support import logged_in, start_node
+from test.support.waiting import until
 
 
 def protocol_of(node, jid: str):
@@ -59,8 +60,6 @@ class HibernationTests(TestCase):
         node = await start_node(self)
         alice, alice_jid = await logged_in(self, node.c2s_port, "alice")
         protocol = protocol_of(node, alice_jid)
-        from test.modules.test_mod_stream_management import until
-
         await until(lambda: protocol.parser.hibernating, timeout=5)
         alice.send("</stream:stream>")
         await alice.closed

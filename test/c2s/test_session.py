@@ -1,11 +1,11 @@
 """Resource binding and stanzas of an established session (RFC 6120 sections 7, 8, 10)."""
 
-from twisted.internet import defer, reactor
 from twisted.trial.unittest import TestCase
 
 from mongoose.hooks import Stop
 from mongoose.xmpp.namespaces import NS_SESSION, NS_STANZAS
 from test.c2s.support import connect, logged_in, start_node
+from test.support.waiting import later
 
 
 def stanza_error(el):
@@ -18,11 +18,6 @@ def stanza_error(el):
     return None
 
 
-def later(seconds, value=None):
-    """A Deferred firing ``value`` after ``seconds``."""
-    d = defer.Deferred()
-    reactor.callLater(seconds, d.callback, value)
-    return d
 
 
 class BindingTests(TestCase):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer, reactor
 from twisted.trial.unittest import TestCase
 
 from mongoose.modules.mod_csi import NS_CSI
 from mongoose.modules.mod_stream_management import NS_SM
 from test.c2s.support import connect, logged_in, start_node
+from test.support.waiting import later
 
 MODULES = """
 [modules.mod_presence]
@@ -19,11 +19,6 @@ MODULES = """
 """
 
 
-def later(seconds: float) -> defer.Deferred:
-    """A Deferred firing after ``seconds``."""
-    d: defer.Deferred = defer.Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d
 
 
 def body(el) -> str | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer, reactor
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from mongoose.modules.mod_register import NS_FEATURE_REGISTER, NS_REGISTER, password_entropy
 from test.c2s.support import connect, logged_in, start_node
+from test.support.waiting import later
 
 MODULES = """
 [modules.mod_presence]
@@ -17,11 +17,6 @@ MODULES = """
 """
 
 
-def later(seconds: float) -> defer.Deferred:
-    """A Deferred firing after ``seconds``."""
-    d: defer.Deferred = defer.Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d
 
 
 def condition(reply) -> str | None:

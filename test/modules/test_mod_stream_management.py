@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from twisted.internet import defer, reactor
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
 from mongoose.modules.mod_stream_management import NS_SM
 from test.c2s.support import connect, logged_in, start_node
+from test.support.waiting import later, until
 
 MODULES = """
 [modules.mod_presence]
@@ -18,21 +18,8 @@ MODULES = """
 """
 
 
-def later(seconds: float) -> defer.Deferred:
-    """A Deferred firing after ``seconds``."""
-    d: defer.Deferred = defer.Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d
 
 
-async def until(predicate, timeout: float = 10.0) -> None:
-    """Wait until ``predicate()`` is true."""
-    waited = 0.0
-    while not predicate():
-        if waited > timeout:
-            raise AssertionError("condition not reached in time")
-        await later(0.02)
-        waited += 0.02
 
 
 def body(el) -> str | None:
