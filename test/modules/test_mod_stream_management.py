@@ -40,6 +40,16 @@ class SMTestCase(TestCase):
         self.node = await start_node(self, extra=MODULES.format(options=self.options))
         self.port = self.node.c2s_port
 
+    async def authenticated(self, user: str = "alice"):
+        """A client that authenticated and restarted its stream, not yet bound (to resume)."""
+        client = await connect(self.port)
+        self.addCleanup(client.transport.loseConnection)
+        await client.open()
+        await client.auth_plain(user, "secret")
+        client.reset()
+        await client.open()
+        return client
+
     async def login(self, user: str = "alice", resource: str = "phone"):
         """A logged-in, bound client."""
         client, jid = await logged_in(self, self.port, user, resource)
@@ -165,12 +175,7 @@ class ResumptionTests(SMTestCase):
         session = self.node.sessions.sessions_of("alice", "localhost")[0]
         self.assertTrue(session.detached)
 
-        again = await connect(self.port)
-        self.addCleanup(again.transport.loseConnection)
-        await again.open()
-        await again.auth_plain("alice", "secret")
-        again.reset()
-        await again.open()
+        again = await self.authenticated()
         again.send(f"<resume xmlns='{NS_SM}' previd='{enabled['id']}' h='{acked}'/>")
         resumed = await again.element()
         self.assertEqual(resumed.name, "resumed")
@@ -188,12 +193,7 @@ class ResumptionTests(SMTestCase):
         """Resuming a session whose connection is still open closes that one with conflict."""
         alice = await self.login()
         enabled = await self.enable(alice)
-        again = await connect(self.port)
-        self.addCleanup(again.transport.loseConnection)
-        await again.open()
-        await again.auth_plain("alice", "secret")
-        again.reset()
-        await again.open()
+        again = await self.authenticated()
         again.send(f"<resume xmlns='{NS_SM}' previd='{enabled['id']}' h='0'/>")
         self.assertEqual((await again.element()).name, "resumed")
         error = await alice.closed_with()
@@ -206,12 +206,7 @@ class ResumptionTests(SMTestCase):
 
     async def test_unknown_id_fails(self):
         """<resume/> with an unknown id gets <failed><item-not-found/></failed>."""
-        client = await connect(self.port)
-        self.addCleanup(client.transport.loseConnection)
-        await client.open()
-        await client.auth_plain("alice", "secret")
-        client.reset()
-        await client.open()
+        client = await self.authenticated()
         client.send(f"<resume xmlns='{NS_SM}' previd='nope' h='0'/>")
         failed = await client.element()
         self.assertEqual(failed.name, "failed")
@@ -225,12 +220,7 @@ class ResumptionTests(SMTestCase):
         enabled = await self.enable(alice)
         alice.transport.abortConnection()
         await alice.closed
-        client = await connect(self.port)
-        self.addCleanup(client.transport.loseConnection)
-        await client.open()
-        await client.auth_plain("bob", "secret")
-        client.reset()
-        await client.open()
+        client = await self.authenticated("bob")
         client.send(f"<resume xmlns='{NS_SM}' previd='{enabled['id']}' h='0'/>")
         failed = await client.element()
         self.assertEqual(failed.name, "failed")
@@ -256,12 +246,7 @@ class TimeoutTests(SMTestCase):
         await later(0.2)
         stored = await self.node.stores.offline.count_messages("localhost", "alice")
         self.assertEqual(stored, 2)
-        client = await connect(self.port)
-        self.addCleanup(client.transport.loseConnection)
-        await client.open()
-        await client.auth_plain("alice", "secret")
-        client.reset()
-        await client.open()
+        client = await self.authenticated()
         client.send(f"<resume xmlns='{NS_SM}' previd='{enabled['id']}' h='0'/>")
         failed = await client.element()
         self.assertEqual(failed.name, "failed")
